@@ -1,0 +1,48 @@
+#pragma once
+// The one exception type of wfctl: every failure carries a kind, and main() maps the
+// kind to the documented exit code.
+#include <stdexcept>
+#include <string>
+
+namespace wfctl {
+
+enum class ErrorKind {
+  internal,         // 1: a bug or an unexpected system failure
+  usage,            // 2: bad flags, bad configuration
+  not_found,        // 3
+  invalid_input,    // 4: bad definition, bad DICOM, server 422
+  conflict,         // 5: already exists, would overwrite
+  unavailable,      // 6: connection, timeout, 5xx, database locked past the busy timeout
+  not_supported,    // 7: not supported by this backend
+  permission,       // 8: authentication or permission refused
+  job_failed,       // 9
+  timed_out,        // 10
+  interrupted,      // 130
+};
+
+/// The process exit status documented for an error kind.
+int exit_code_for(ErrorKind kind) noexcept;
+
+/// A short lower-case name of the kind ("not found"), used in JSON error output.
+const char* kind_name(ErrorKind kind) noexcept;
+
+/// An error with a kind, a one-line message and an optional hint line.
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, std::string message, std::string hint = {})
+      : std::runtime_error(std::move(message)), m_kind(kind), m_hint(std::move(hint)) {}
+
+  ErrorKind kind() const noexcept { return m_kind; }
+  const std::string& hint() const noexcept { return m_hint; }
+
+  /// A copy of this error whose message is prefixed with "context: ".
+  Error with_context(const std::string& context) const {
+    return Error(m_kind, context + ": " + what(), m_hint);
+  }
+
+ private:
+  ErrorKind m_kind;
+  std::string m_hint;
+};
+
+}  // namespace wfctl

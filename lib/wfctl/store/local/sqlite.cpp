@@ -1,0 +1,144 @@
+#include <sqlite3.h>
+#include <wfctl/error.hpp>
+#include <wfctl/store/local/sqlite.hpp>
+
+namespace wfctl::sqlite {
+
+namespace {
+ErrorKind kind_for(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+      return ErrorKind::unavailable;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return ErrorKind::permission;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return ErrorKind::unavailable;
+    default:
+      return ErrorKind::internal;
+  }
+}
+}  // namespace
+
+Database::Database(const std::string& path, bool create, int busy_timeout_ms) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (create) flags |= SQLITE_OPEN_CREATE;
+  int rc = sqlite3_open_v2(path.c_str(), &m_db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(m_db);
+    m_db = nullptr;
+    throw Error(kind_for(rc), "cannot open database " + path + ": " + msg);
+  }
+  sqlite3_extended_result_codes(m_db, 1);
+  sqlite3_busy_timeout(m_db, busy_timeout_ms);
+}
+
+Database::~Database() { sqlite3_close_v2(m_db); }
+
+void Database::fail(int rc, std::string_view what) const {
+  std::string msg = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
+  if ((rc & 0xff) == SQLITE_BUSY)
+    throw Error(ErrorKind::unavailable, std::string(what) + ": database is locked", "another wfctl process holds the store; try again");
+  throw Error(kind_for(rc), std::string(what) + ": " + msg);
+}
+
+void Database::exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string text(sql);
+  int rc = sqlite3_exec(m_db, text.c_str(), nullptr, nullptr, &err);
+  if (err) sqlite3_free(err);
+  if (rc != SQLITE_OK) fail(rc, "database");
+}
+
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(m_db); }
+int Database::changes() const { return sqlite3_changes(m_db); }
+
+Statement::Statement(Database& db, std::string_view sql) : m_db(db) {
+  int rc = sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &m_stmt, nullptr);
+  if (rc != SQLITE_OK) db.fail(rc, "database");
+}
+
+Statement::~Statement() { sqlite3_finalize(m_stmt); }
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  int rc = sqlite3_bind_int64(m_stmt, index, value);
+  if (rc != SQLITE_OK) m_db.fail(rc, "database");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  int rc = sqlite3_bind_text64(m_stmt, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (rc != SQLITE_OK) m_db.fail(rc, "database");
+  return *this;
+}
+
+Statement& Statement::bind(int index, const std::optional<std::string>& value) {
+  return value ? bind(index, std::string_view(*value)) : bind_null(index);
+}
+
+Statement& Statement::bind_null(int index) {
+  int rc = sqlite3_bind_null(m_stmt, index);
+  if (rc != SQLITE_OK) m_db.fail(rc, "database");
+  return *this;
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(m_stmt);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  m_db.fail(rc, "database");
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+void Statement::reset() {
+  sqlite3_reset(m_stmt);
+  sqlite3_clear_bindings(m_stmt);
+}
+
+bool Statement::is_null(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
+std::int64_t Statement::get_int(int col) const { return sqlite3_column_int64(m_stmt, col); }
+
+std::string_view Statement::get_text_view(int col) const {
+  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, col));
+  if (!p) return {};
+  return {p, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col))};
+}
+
+std::string Statement::get_text(int col) const { return std::string(get_text_view(col)); }
+
+std::optional<std::string> Statement::get_optional_text(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return get_text(col);
+}
+
+Transaction::Transaction(Database& db, bool immediate) : m_db(db) {
+  m_db.exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+Transaction::~Transaction() {
+  if (!m_done) {
+    try {
+      m_db.exec("ROLLBACK");
+    } catch (...) {
+      // A failed rollback leaves SQLite to roll back on close; nothing better to do here.
+    }
+  }
+}
+
+void Transaction::commit() {
+  m_db.exec("COMMIT");
+  m_done = true;
+}
+
+}  // namespace wfctl::sqlite

@@ -1,0 +1,81 @@
+#pragma once
+// A small RAII wrapper over SQLite, private to the local store. Every failure becomes a
+// wfctl::Error: SQLITE_BUSY past the busy timeout is "unavailable", anything else "internal".
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace wfctl::sqlite {
+
+/// An open database connection; closes itself.
+class Database {
+ public:
+  /// Opens (and with `create`, creates) the file; throws Error(unavailable) when it cannot.
+  Database(const std::string& path, bool create, int busy_timeout_ms = 30000);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  /// Runs one or more statements that return no rows.
+  void exec(std::string_view sql);
+  /// The rowid of the last INSERT on this connection.
+  std::int64_t last_insert_rowid() const;
+  /// Rows changed by the last statement.
+  int changes() const;
+  sqlite3* handle() const { return m_db; }
+  /// Throws the wfctl::Error for SQLite result code `rc` with `what` as context.
+  [[noreturn]] void fail(int rc, std::string_view what) const;
+
+ private:
+  sqlite3* m_db = nullptr;
+};
+
+/// A prepared statement; bind with 1-based indexes, step, read columns.
+class Statement {
+ public:
+  Statement(Database& db, std::string_view sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, const std::optional<std::string>& value);
+  Statement& bind_null(int index);
+  /// Advances; returns true while a row is available.
+  bool step();
+  /// Runs a statement that returns no rows.
+  void run();
+  void reset();
+
+  bool is_null(int col) const;
+  std::int64_t get_int(int col) const;
+  std::string get_text(int col) const;
+  std::string_view get_text_view(int col) const;
+  std::optional<std::string> get_optional_text(int col) const;
+
+ private:
+  Database& m_db;
+  sqlite3_stmt* m_stmt = nullptr;
+};
+
+/// A write transaction (BEGIN IMMEDIATE, so writers queue on the busy timeout instead of
+/// failing on upgrade); rolls back unless commit() was called.
+class Transaction {
+ public:
+  explicit Transaction(Database& db, bool immediate = true);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit();
+
+ private:
+  Database& m_db;
+  bool m_done = false;
+};
+
+}  // namespace wfctl::sqlite

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package wfctl needs to build, test and benchmark.
+# Idempotent: packages already present are skipped, so a second run costs seconds.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ninja-build
+  libcli11-dev libfmt-dev libsqlite3-dev sqlite3 libyaml-cpp-dev
+  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcpp-httplib-dev
+  libdcmtk-dev dcmtk catch2
+  python3 python3-pydicom
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
