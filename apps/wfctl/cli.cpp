@@ -1,0 +1,38 @@
+#include "cli.hpp"
+
+#include <wfctl/error.hpp>
+
+namespace wfctl::cli {
+
+const config::ConfigFile& AppContext::config_file() {
+  if (!m_config) {
+    auto path = config::resolve_config_path(flags, config::process_env());
+    m_config = config::load(*path.value);
+  }
+  return *m_config;
+}
+
+const config::Settings& AppContext::settings() {
+  if (!m_settings) m_settings = config::resolve(flags, config::process_env(), config_file());
+  return *m_settings;
+}
+
+Store& AppContext::store() {
+  if (!m_store) {
+    StoreOptions opts;
+    opts.token_file = settings().token_file.value;
+    m_store = open_store(*settings().store.value, opts);
+  }
+  return *m_store;
+}
+
+output::Options AppContext::output() {
+  output::Options o;
+  o.format = output::parse_format(*settings().output.value);
+  o.no_headers = no_headers;
+  return o;
+}
+
+CLI::Validator file_or_stdin() { return CLI::ExistingFile | CLI::IsMember({"-"}); }
+
+}  // namespace wfctl::cli

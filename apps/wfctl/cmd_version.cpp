@@ -1,0 +1,24 @@
+#include <iostream>
+#include <wfctl/version.hpp>
+
+#include "cli.hpp"
+
+namespace wfctl::cli {
+
+void add_version_command(CLI::App& app, AppContext& ctx) {
+  app.add_subcommand("version", "Print the version of wfctl")->callback([&ctx] {
+    ctx.action = [&ctx] {
+      auto out = ctx.output();
+      Json j = Json::object();
+      j["wfctl"] = k_version;
+      if (out.format == output::Format::json) return output::print_json(std::cout, j);
+      if (out.format == output::Format::yaml) {
+        std::cout << output::to_yaml(j);
+        return;
+      }
+      std::cout << "wfctl " << k_version << '\n';
+    };
+  });
+}
+
+}  // namespace wfctl::cli

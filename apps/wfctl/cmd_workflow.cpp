@@ -1,0 +1,167 @@
+// create, get, list, update, delete, apply: bind options, call the library, print.
+#include <iostream>
+#include <wfctl/error.hpp>
+#include <wfctl/workflows.hpp>
+
+#include "cli.hpp"
+
+namespace wfctl::cli {
+
+namespace {
+
+void add_meta_flags(CLI::App* cmd, MetaOverrides& m) {
+  cmd->add_option("--name", m.name, "Workflow name (overrides the document)");
+  cmd->add_option("--version", m.version, "Workflow version (overrides the document)");
+  cmd->add_option("--author", m.author, "Author (overrides the document)");
+  cmd->add_option("--description", m.description, "Description (overrides the document)");
+}
+
+void add_create(CLI::App& app, AppContext& ctx) {
+  struct Opts {
+    std::string file;
+    MetaOverrides meta;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("create", "Create workflows from a JSON or YAML file (- for stdin)");
+  cmd->add_option("-f,--filename", o->file, "Workflow document(s) or bare definition; - reads stdin")
+      ->required()
+      ->check(file_or_stdin());
+  add_meta_flags(cmd, o->meta);
+  cmd->callback([o, &ctx] {
+    ctx.action = [o, &ctx] {
+      auto out = ctx.output();
+      auto drafts = load_drafts(o->file, o->meta);
+      auto created = ctx.store().create_workflows(drafts);
+      output::print_changed(std::cout, created, std::vector<std::string>(created.size(), "created"), out);
+    };
+  });
+}
+
+void add_get(CLI::App& app, AppContext& ctx) {
+  struct Opts {
+    std::string id;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("get", "Show one workflow (-o json prints the reference's WorkflowOut)");
+  cmd->add_option("ID", o->id, "Workflow id")->required();
+  cmd->callback([o, &ctx] {
+    ctx.action = [o, &ctx] {
+      auto out = ctx.output();
+      auto id = parse_id(o->id, "workflow id");
+      auto w = ctx.store().find_workflow(id);
+      if (!w) throw Error(ErrorKind::not_found, "workflow " + std::to_string(id) + " not found");
+      output::print_workflow(std::cout, *w, out);
+    };
+  });
+}
+
+void add_list(CLI::App& app, AppContext& ctx) {
+  struct Opts {
+    ListQuery query;
+    bool meta = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("list", "List workflows");
+  cmd->alias("ls");
+  cmd->add_flag("--meta", o->meta, "Meta fields only (the reference's WorkflowMetaOut)");
+  cmd->add_option("--name", o->query.name, "Only workflows with this exact name");
+  cmd->add_option("--author", o->query.author, "Only workflows by this exact author");
+  cmd->add_option("--version", o->query.version, "Only workflows with this exact version");
+  cmd->add_option("--sort-by", o->query.sort_by, "Order: id, name, version, author, created, updated")
+      ->default_str("id");
+  cmd->add_flag("--reverse", o->query.descending, "Reverse the order");
+  cmd->add_option("--limit", o->query.limit, "At most N workflows")->check(CLI::PositiveNumber);
+  cmd->callback([o, &ctx] {
+    ctx.action = [o, &ctx] {
+      auto out = ctx.output();
+      auto q = o->query;
+      // Tables and names never show definitions: do not read or parse them.
+      q.with_definition = !o->meta && (out.format == output::Format::json || out.format == output::Format::yaml);
+      output::print_workflows(std::cout, ctx.store().list_workflows(q), out, o->meta);
+    };
+  });
+}
+
+void add_update(CLI::App& app, AppContext& ctx) {
+  struct Opts {
+    std::string id;
+    std::optional<std::string> file;
+    MetaOverrides meta;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("update", "Replace a workflow's meta fields and, from a file, its definition");
+  cmd->add_option("ID", o->id, "Workflow id")->required();
+  cmd->add_option("-f,--filename", o->file, "Document with the new fields and/or definition; - reads stdin")
+      ->check(file_or_stdin());
+  add_meta_flags(cmd, o->meta);
+  cmd->callback([o, &ctx] {
+    ctx.action = [o, &ctx] {
+      auto out = ctx.output();
+      auto id = parse_id(o->id, "workflow id");
+      auto w = update_workflow(ctx.store(), id, o->file, o->meta);
+      output::print_changed(std::cout, {w}, {"updated"}, out);
+    };
+  });
+}
+
+void add_delete(CLI::App& app, AppContext& ctx) {
+  struct Opts {
+    std::vector<std::string> ids;
+    bool ignore_not_found = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("delete", "Delete workflows (all or none)");
+  cmd->alias("rm");
+  cmd->add_option("ID", o->ids, "Workflow ids")->required();
+  cmd->add_flag("--ignore-not-found", o->ignore_not_found, "Succeed when an id does not exist");
+  cmd->callback([o, &ctx] {
+    ctx.action = [o, &ctx] {
+      auto out = ctx.output();
+      std::vector<WorkflowId> ids;
+      for (const auto& s : o->ids) ids.push_back(parse_id(s, "workflow id"));
+      for (auto id : ctx.store().delete_workflows(ids, o->ignore_not_found)) {
+        if (out.format == output::Format::name) std::cout << id << '\n';
+        else std::cout << "workflow/" << id << " deleted\n";
+      }
+    };
+  });
+}
+
+void add_apply(CLI::App& app, AppContext& ctx) {
+  struct Opts {
+    std::string file;
+    MetaOverrides meta;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("apply", "Create or update workflows keyed by (name, version)");
+  cmd->add_option("-f,--filename", o->file, "Workflow document(s); a YAML stream may hold many; - reads stdin")
+      ->required()
+      ->check(file_or_stdin());
+  add_meta_flags(cmd, o->meta);
+  cmd->callback([o, &ctx] {
+    ctx.action = [o, &ctx] {
+      auto out = ctx.output();
+      auto outcomes = ctx.store().apply_workflows(load_drafts(o->file, o->meta));
+      std::vector<Workflow> list;
+      std::vector<std::string> verbs;
+      for (auto& r : outcomes) {
+        list.push_back(r.workflow);
+        verbs.push_back(to_string(r.action));
+      }
+      output::print_changed(std::cout, list, verbs, out);
+    };
+  });
+}
+
+}  // namespace
+
+void add_workflow_commands(CLI::App& app, AppContext& ctx) {
+  add_create(app, ctx);
+  add_get(app, ctx);
+  add_list(app, ctx);
+  add_update(app, ctx);
+  add_delete(app, ctx);
+  add_apply(app, ctx);
+}
+
+}  // namespace wfctl::cli

@@ -1,0 +1,17 @@
+#include <wfctl/model/result.hpp>
+
+namespace wfctl {
+
+Json to_json(const ResultFile& r) {
+  Json j = Json::object();
+  j["record_id"] = r.record_id;
+  j["name"] = r.name;
+  j["size"] = r.size;
+  j["sha256"] = r.sha256;
+  j["datetime_stored"] = r.datetime_stored;
+  return j;
+}
+
+std::string default_result_name(RecordId id) { return "record-" + std::to_string(id) + ".dcm"; }
+
+}  // namespace wfctl

@@ -1,0 +1,201 @@
+#include <wfctl/output/render.hpp>
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <wfctl/error.hpp>
+#include <wfctl/model/yaml_scalar.hpp>
+
+namespace wfctl::output {
+
+namespace {
+
+std::string or_none(const std::optional<std::string>& s) { return s ? *s : "<none>"; }
+
+void emit(YAML::Emitter& out, const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::object:
+      out << YAML::BeginMap;
+      for (const auto& [key, value] : v.items()) {
+        out << YAML::Key << key << YAML::Value;
+        emit(out, value);
+      }
+      out << YAML::EndMap;
+      break;
+    case Json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& item : v) emit(out, item);
+      out << YAML::EndSeq;
+      break;
+    case Json::value_t::string: {
+      const auto& s = v.get_ref<const std::string&>();
+      // "2", "true", "null" and "" must stay strings when read back.
+      if (!resolve_plain_scalar(s).is_string() || s.empty()) out << YAML::DoubleQuoted << s;
+      else out << s;
+      break;
+    }
+    case Json::value_t::null:
+      out << YAML::Null;
+      break;
+    case Json::value_t::boolean:
+      out << (v.get<bool>() ? "true" : "false");
+      break;
+    default:
+      out << v.dump();
+      break;
+  }
+}
+
+}  // namespace
+
+Format parse_format(const std::string& text) {
+  if (text == "table") return Format::table;
+  if (text == "wide") return Format::wide;
+  if (text == "json") return Format::json;
+  if (text == "yaml") return Format::yaml;
+  if (text == "name") return Format::name;
+  throw Error(ErrorKind::usage, fmt::format("invalid output format '{}'", text),
+              "use one of: table, wide, json, yaml, name");
+}
+
+void print_json(std::ostream& out, const Json& value) {
+  out << value.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+}
+
+std::string to_yaml(const Json& value) {
+  YAML::Emitter out;
+  out.SetNullFormat(YAML::LowerNull);
+  emit(out, value);
+  return std::string(out.c_str()) + "\n";
+}
+
+void Table::print(std::ostream& out, bool no_headers) const {
+  std::vector<std::size_t> width(m_headers.size(), 0);
+  if (!no_headers)
+    for (std::size_t i = 0; i < m_headers.size(); ++i) width[i] = m_headers[i].size();
+  for (const auto& row : m_rows)
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      s += cells[i];
+      if (i + 1 < cells.size()) s.append(width[i] - cells[i].size() + 3, ' ');
+    }
+    out << s << '\n';
+  };
+  if (!no_headers) line(m_headers);
+  for (const auto& row : m_rows) line(row);
+}
+
+std::string human_size(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+void print_workflows(std::ostream& out, const std::vector<Workflow>& list, const Options& o, bool meta_only) {
+  switch (o.format) {
+    case Format::json:
+    case Format::yaml: {
+      Json arr = Json::array();
+      for (const auto& w : list) arr.push_back(to_json(w, !meta_only));
+      if (o.format == Format::json) print_json(out, arr);
+      else out << to_yaml(arr);
+      return;
+    }
+    case Format::name:
+      for (const auto& w : list) out << w.id << '\n';
+      return;
+    case Format::table:
+    case Format::wide: {
+      if (list.empty()) return;
+      bool wide = o.format == Format::wide;
+      Table t = wide ? Table({"ID", "NAME", "VERSION", "AUTHOR", "CREATED", "UPDATED", "DESCRIPTION"})
+                     : Table({"ID", "NAME", "VERSION", "AUTHOR", "CREATED"});
+      for (const auto& w : list) {
+        std::vector<std::string> row{std::to_string(w.id), w.fields.name, w.fields.version,
+                                     or_none(w.fields.author), w.datetime_created.substr(0, 19)};
+        if (wide) {
+          row.push_back(w.datetime_updated ? w.datetime_updated->substr(0, 19) : "<none>");
+          row.push_back(or_none(w.fields.description));
+        }
+        t.add(std::move(row));
+      }
+      t.print(out, o.no_headers);
+      return;
+    }
+  }
+}
+
+void print_workflow(std::ostream& out, const Workflow& w, const Options& o) {
+  if (o.format == Format::json) return print_json(out, to_json(w));
+  if (o.format == Format::yaml) {
+    out << to_yaml(to_json(w));
+    return;
+  }
+  print_workflows(out, {w}, o, false);
+}
+
+void print_changed(std::ostream& out, const std::vector<Workflow>& list, const std::vector<std::string>& verbs,
+                   const Options& o) {
+  if (o.format == Format::json || o.format == Format::yaml) {
+    Json j;
+    if (list.size() == 1) {
+      j = to_json(list.front());
+    } else {
+      j = Json::array();
+      for (const auto& w : list) j.push_back(to_json(w));
+    }
+    if (o.format == Format::json) print_json(out, j);
+    else out << to_yaml(j);
+    return;
+  }
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (o.format == Format::name) out << list[i].id << '\n';
+    else out << "workflow/" << list[i].id << ' ' << verbs[i] << '\n';
+  }
+}
+
+void print_results(std::ostream& out, const std::vector<ResultFile>& list, const Options& o) {
+  switch (o.format) {
+    case Format::json:
+    case Format::yaml: {
+      Json arr = Json::array();
+      for (const auto& r : list) arr.push_back(to_json(r));
+      if (o.format == Format::json) print_json(out, arr);
+      else out << to_yaml(arr);
+      return;
+    }
+    case Format::name:
+      for (const auto& r : list) out << r.record_id << '/' << r.name << '\n';
+      return;
+    case Format::table:
+    case Format::wide: {
+      if (list.empty()) return;
+      bool wide = o.format == Format::wide;
+      Table t({"RECORD", "NAME", "SIZE", "SHA256", "STORED"});
+      for (const auto& r : list)
+        t.add({std::to_string(r.record_id), r.name, wide ? std::to_string(r.size) : human_size(r.size),
+               wide ? r.sha256 : r.sha256.substr(0, 12), r.datetime_stored.substr(0, 19)});
+      t.print(out, o.no_headers);
+      return;
+    }
+  }
+}
+
+void print_result(std::ostream& out, const ResultFile& r, const Options& o) {
+  if (o.format == Format::json) return print_json(out, to_json(r));
+  if (o.format == Format::yaml) {
+    out << to_yaml(to_json(r));
+    return;
+  }
+  print_results(out, {r}, o);
+}
+
+}  // namespace wfctl::output

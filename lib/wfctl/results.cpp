@@ -1,0 +1,190 @@
+#include <wfctl/results.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+#include <wfctl/error.hpp>
+#include <wfctl/util/fs.hpp>
+#include <wfctl/util/signals.hpp>
+#include <wfctl/workflows.hpp>
+
+namespace wfctl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool ends_with_dcm(const std::string& name) {
+  if (name.size() < 4) return false;
+  std::string ext = name.substr(name.size() - 4);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".dcm";
+}
+
+// Wraps a reader so that Ctrl-C stops a transfer between chunks and progress is reported.
+ReadFn watched(ReadFn inner, ProgressFn progress, std::uint64_t total) {
+  auto done = std::make_shared<std::uint64_t>(0);
+  return [inner = std::move(inner), progress = std::move(progress), total, done](char* buf, std::size_t cap) {
+    throw_if_interrupted();
+    std::size_t n = inner(buf, cap);
+    *done += n;
+    if (progress) progress(*done, total);
+    return n;
+  };
+}
+
+// A temporary file in `dir` that is removed unless released.
+class TempFile {
+ public:
+  explicit TempFile(const fs::path& target) {
+    m_path = target.parent_path() / fmt::format(".{}.wfctl-{}.tmp", target.filename().string(), random_hex(6));
+    m_fd = UniqueFd(::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!m_fd) throw errno_error(errno, "cannot create " + m_path.string());
+  }
+  ~TempFile() {
+    if (!m_path.empty()) ::unlink(m_path.c_str());
+  }
+  int fd() const { return m_fd.get(); }
+  const fs::path& path() const { return m_path; }
+  void release() { m_path.clear(); }
+
+ private:
+  fs::path m_path;
+  UniqueFd m_fd;
+};
+
+}  // namespace
+
+ResultFile upload_result(Store& store, const UploadRequest& r) {
+  std::string name;
+  if (r.name) name = *r.name;
+  else if (r.file == "-")
+    throw Error(ErrorKind::usage, "uploading from stdin needs --name", "e.g. wfctl result upload 7 - --name kspace.npy");
+  else name = fs::path(r.file).filename().string();
+
+  UniqueFd fd;
+  std::uint64_t total = 0;
+  if (r.file != "-") {
+    fd = UniqueFd(::open(r.file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+      auto e = errno_error(errno, "cannot read " + r.file);
+      throw Error(e.kind() == ErrorKind::not_found ? ErrorKind::usage : e.kind(), e.what());
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::usage, r.file + " is a directory");
+      total = static_cast<std::uint64_t>(st.st_size);
+    }
+  }
+  PutOptions opts;
+  opts.force = r.force;
+  if (r.dicom || ends_with_dcm(name)) {
+    opts.verify = [name](const std::string& temp_path) {
+      try {
+        dicom::validate(temp_path);
+      } catch (const Error& e) {
+        // Messages name the temporary copy; users know the file by its name.
+        std::string msg = e.what();
+        if (msg.rfind(temp_path, 0) == 0) msg = name + msg.substr(temp_path.size());
+        throw Error(ErrorKind::invalid_input, msg, "upload it without --dicom and under another extension to store it as opaque bytes");
+      }
+    };
+  }
+  int in = r.file == "-" ? STDIN_FILENO : fd.get();
+  auto source = watched(fd_reader(in, input_name(r.file)), r.progress, total);
+  try {
+    return store.put_result(r.record, name, source, opts);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::interrupted) throw;
+    throw e.with_context(fmt::format("uploading {}", input_name(r.file)));
+  }
+}
+
+ResultFile download_result(Store& store, const DownloadRequest& r) {
+  std::string name = r.name.empty() ? default_result_name(r.record) : r.name;
+  std::uint64_t total = 0;
+  ProgressFn progress = r.progress;
+  auto counting = [&](WriteFn inner) {
+    auto done = std::make_shared<std::uint64_t>(0);
+    return WriteFn([inner = std::move(inner), done, &total, progress](const char* p, std::size_t n) {
+      throw_if_interrupted();
+      inner(p, n);
+      *done += n;
+      if (progress) progress(*done, total);
+    });
+  };
+  if (r.output == "-") {
+    if (progress) {
+      if (auto meta = store.find_result(r.record, name)) total = meta->size;
+    }
+    return store.read_result(r.record, name, counting(fd_writer(STDOUT_FILENO, "standard output")));
+  }
+  fs::path target = r.output;
+  std::error_code ec;
+  if (fs::is_directory(target, ec)) target /= name;
+  if (!r.force && fs::exists(fs::symlink_status(target, ec)))
+    throw Error(ErrorKind::conflict, target.string() + " already exists", "use --force to overwrite it");
+  auto meta = store.find_result(r.record, name);
+  if (!meta) throw Error(ErrorKind::not_found, fmt::format("records/{}/{} not found", r.record, name));
+  total = meta->size;
+  TempFile tmp(target);
+  auto result = store.read_result(r.record, name, counting(fd_writer(tmp.fd(), tmp.path().string())));
+  fsync_fd(tmp.fd(), tmp.path().string());
+  if (!r.force) {
+    // link() fails when the target appeared meanwhile: never overwrite without --force.
+    if (::link(tmp.path().c_str(), target.c_str()) != 0) {
+      if (errno == EEXIST)
+        throw Error(ErrorKind::conflict, target.string() + " already exists", "use --force to overwrite it");
+      throw errno_error(errno, "cannot write " + target.string());
+    }
+  } else if (::rename(tmp.path().c_str(), target.c_str()) != 0) {
+    throw errno_error(errno, "cannot write " + target.string());
+  } else {
+    tmp.release();
+  }
+  fsync_dir(target.has_parent_path() ? target.parent_path() : fs::path("."));
+  return result;
+}
+
+ResultCopy::ResultCopy(Store& store, RecordId record, const std::string& name)
+    : m_label(fmt::format("records/{}/{}", record, name)) {
+  if (auto local = store.local_result_path(record, name)) {
+    m_path = *local;
+    return;
+  }
+  fs::path dir = fs::temp_directory_path();
+  TempFile tmp(dir / fmt::format("wfctl-record-{}", record));
+  store.read_result(record, name, fd_writer(tmp.fd(), tmp.path().string()));
+  m_path = m_temp = tmp.path().string();
+  tmp.release();
+}
+
+ResultCopy::~ResultCopy() {
+  if (!m_temp.empty()) ::unlink(m_temp.c_str());
+}
+
+RecordOrFile parse_record_or_file(const std::string& text) {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return RecordOrFile{parse_id(text, "record id"), {}};
+  return RecordOrFile{std::nullopt, text};
+}
+
+std::pair<double, double> parse_window(const std::string& text) {
+  auto comma = text.find(',');
+  try {
+    if (comma != std::string::npos) {
+      std::size_t p1 = 0, p2 = 0;
+      std::string a = text.substr(0, comma), b = text.substr(comma + 1);
+      double center = std::stod(a, &p1), width = std::stod(b, &p2);
+      if (p1 == a.size() && p2 == b.size() && width > 0) return {center, width};
+    }
+  } catch (const std::exception&) {
+  }
+  throw Error(ErrorKind::usage, fmt::format("invalid --window '{}': expected CENTER,WIDTH with WIDTH > 0", text));
+}
+
+}  // namespace wfctl

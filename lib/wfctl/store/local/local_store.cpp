@@ -1,0 +1,243 @@
+// LocalStore: workflows. The result files live in local_store_results.cpp.
+#include <wfctl/store/local/local_store.hpp>
+
+#include <chrono>
+#include <fmt/format.h>
+#include <thread>
+#include <wfctl/error.hpp>
+#include <wfctl/store/local/data_lake.hpp>
+#include <wfctl/store/local/schema.hpp>
+#include <wfctl/store/local/sqlite.hpp>
+#include <wfctl/util/time.hpp>
+
+namespace wfctl::local {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* k_columns =
+    "id, name, description, version, author, datetime_created, datetime_updated";
+
+Workflow read_row(const sqlite::Statement& st, bool with_definition) {
+  Workflow w;
+  w.id = st.get_int(0);
+  w.fields.name = st.get_text(1);
+  w.fields.description = st.get_optional_text(2);
+  w.fields.version = st.get_text(3);
+  w.fields.author = st.get_optional_text(4);
+  w.datetime_created = st.get_text(5);
+  w.datetime_updated = st.get_optional_text(6);
+  if (with_definition) w.definition = Json::parse(st.get_text_view(7));
+  return w;
+}
+
+std::string not_found_message(WorkflowId id) { return fmt::format("workflow {} not found", id); }
+
+std::optional<Workflow> select_by_id(sqlite::Database& db, WorkflowId id) {
+  sqlite::Statement st(db, fmt::format("SELECT {}, definition FROM workflows WHERE id = ?", k_columns));
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  return read_row(st, true);
+}
+
+Workflow insert(sqlite::Database& db, const WorkflowDraft& d) {
+  sqlite::Statement st(db,
+                       "INSERT INTO workflows (name, description, version, author, definition, "
+                       "datetime_created) VALUES (?, ?, ?, ?, ?, ?)");
+  Workflow w;
+  w.fields = d.fields;
+  w.definition = d.definition;
+  w.datetime_created = now_iso_utc();
+  st.bind(1, d.fields.name).bind(2, d.fields.description).bind(3, d.fields.version);
+  st.bind(4, d.fields.author).bind(5, d.definition.dump()).bind(6, w.datetime_created);
+  st.run();
+  w.id = db.last_insert_rowid();
+  return w;
+}
+
+void write_update(sqlite::Database& db, Workflow& w, const WorkflowUpdate& u) {
+  w.fields = u.fields;
+  if (u.definition) w.definition = *u.definition;
+  w.datetime_updated = now_iso_utc();
+  sqlite::Statement st(db,
+                       "UPDATE workflows SET name = ?, description = ?, version = ?, author = ?, "
+                       "definition = ?, datetime_updated = ? WHERE id = ?");
+  st.bind(1, w.fields.name).bind(2, w.fields.description).bind(3, w.fields.version);
+  st.bind(4, w.fields.author).bind(5, w.definition.dump()).bind(6, *w.datetime_updated).bind(7, w.id);
+  st.run();
+}
+
+std::string order_column(const std::string& sort_by) {
+  if (sort_by == "id") return "id";
+  if (sort_by == "name") return "name";
+  if (sort_by == "version") return "version";
+  if (sort_by == "author") return "author";
+  if (sort_by == "created") return "datetime_created";
+  if (sort_by == "updated") return "datetime_updated";
+  throw Error(ErrorKind::usage, fmt::format("invalid --sort-by '{}'", sort_by),
+              "use one of: id, name, version, author, created, updated");
+}
+
+// WAL lets readers run beside one writer; switching to it needs a moment of exclusive access,
+// which a busy handler does not always wait for, so retry while another process holds it.
+void enable_wal(sqlite::Database& db, int busy_timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  for (;;) {
+    try {
+      sqlite::Statement st(db, "PRAGMA journal_mode = WAL");
+      st.step();
+      return;
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::unavailable || std::chrono::steady_clock::now() > deadline) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+}  // namespace
+
+
+LocalStore::LocalStore(fs::path root, const StoreOptions& options)
+    : m_root(std::move(root)), m_options(options) {}
+
+LocalStore::~LocalStore() = default;
+
+fs::path LocalStore::database_path() const { return m_root / "wfctl.db"; }
+
+std::string LocalStore::describe() const { return m_root.string(); }
+
+sqlite::Database* LocalStore::db(bool for_write) {
+  if (m_db) return m_db.get();
+  std::error_code ec;
+  auto status = fs::status(m_root, ec);
+  if (fs::exists(status) && !fs::is_directory(status))
+    throw Error(ErrorKind::usage, fmt::format("store {} is not a directory", m_root.string()),
+                "--store takes the directory that holds wfctl.db and records/");
+  bool exists = fs::exists(database_path(), ec);
+  if (!exists) {
+    if (!for_write) return nullptr;
+    fs::create_directories(m_root, ec);
+    if (ec)
+      throw Error(ErrorKind::permission,
+                  fmt::format("cannot create store {}: {}", m_root.string(), ec.message()));
+  }
+  auto db = std::make_unique<sqlite::Database>(database_path().string(), for_write, m_options.busy_timeout_ms);
+  enable_wal(*db, m_options.busy_timeout_ms);
+  db->exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+  migrate(*db);
+  m_db = std::move(db);
+  return m_db.get();
+}
+
+DataLake& LocalStore::lake() {
+  if (!m_lake) m_lake = std::make_unique<DataLake>(m_root);
+  return *m_lake;
+}
+
+std::vector<Workflow> LocalStore::create_workflows(const std::vector<WorkflowDraft>& drafts) {
+  auto& d = *db(true);
+  sqlite::Transaction tx(d);
+  std::vector<Workflow> created;
+  created.reserve(drafts.size());
+  for (const auto& draft : drafts) created.push_back(insert(d, draft));
+  tx.commit();
+  return created;
+}
+
+std::optional<Workflow> LocalStore::find_workflow(WorkflowId id) {
+  auto* d = db(false);
+  if (!d) return std::nullopt;
+  return select_by_id(*d, id);
+}
+
+std::vector<Workflow> LocalStore::list_workflows(const ListQuery& q) {
+  std::string order = order_column(q.sort_by);  // validate before looking at the store
+  auto* d = db(false);
+  if (!d) return {};
+  std::string sql = fmt::format("SELECT {}{} FROM workflows WHERE 1 = 1", k_columns,
+                                q.with_definition ? ", definition" : "");
+  if (q.name) sql += " AND name = :name";
+  if (q.author) sql += " AND author = :author";
+  if (q.version) sql += " AND version = :version";
+  sql += fmt::format(" ORDER BY {} {}, id {}", order, q.descending ? "DESC" : "ASC",
+                     q.descending ? "DESC" : "ASC");
+  if (q.limit) sql += " LIMIT :limit";
+  sqlite::Statement st(*d, sql);
+  int i = 1;
+  if (q.name) st.bind(i++, *q.name);
+  if (q.author) st.bind(i++, *q.author);
+  if (q.version) st.bind(i++, *q.version);
+  if (q.limit) st.bind(i++, *q.limit);
+  std::vector<Workflow> out;
+  while (st.step()) out.push_back(read_row(st, q.with_definition));
+  return out;
+}
+
+Workflow LocalStore::update_workflow(WorkflowId id, const WorkflowUpdate& update) {
+  auto* d = db(false);
+  if (!d) throw Error(ErrorKind::not_found, not_found_message(id));
+  sqlite::Transaction tx(*d);
+  auto current = select_by_id(*d, id);
+  if (!current) throw Error(ErrorKind::not_found, not_found_message(id));
+  write_update(*d, *current, update);
+  tx.commit();
+  return *current;
+}
+
+std::vector<WorkflowId> LocalStore::delete_workflows(const std::vector<WorkflowId>& ids, bool ignore_not_found) {
+  auto* d = db(false);
+  if (!d) {
+    if (ignore_not_found || ids.empty()) return {};
+    throw Error(ErrorKind::not_found, not_found_message(ids.front()));
+  }
+  sqlite::Transaction tx(*d);
+  std::vector<WorkflowId> deleted;
+  sqlite::Statement st(*d, "DELETE FROM workflows WHERE id = ?");
+  for (auto id : ids) {
+    st.reset();
+    st.bind(1, id).run();
+    if (d->changes() > 0) {
+      deleted.push_back(id);
+    } else if (!ignore_not_found) {
+      throw Error(ErrorKind::not_found, not_found_message(id), "nothing was deleted");
+    }
+  }
+  tx.commit();
+  return deleted;
+}
+
+std::vector<ApplyOutcome> LocalStore::apply_workflows(const std::vector<WorkflowDraft>& drafts) {
+  auto& d = *db(true);
+  sqlite::Transaction tx(d);
+  std::vector<ApplyOutcome> out;
+  for (const auto& draft : drafts) {
+    sqlite::Statement st(d, fmt::format("SELECT {}, definition FROM workflows WHERE name = ? AND "
+                                        "version = ? ORDER BY id LIMIT 2",
+                                        k_columns));
+    st.bind(1, draft.fields.name).bind(2, draft.fields.version);
+    if (!st.step()) {
+      out.push_back({ApplyAction::created, insert(d, draft)});
+      continue;
+    }
+    Workflow current = read_row(st, true);
+    if (st.step())
+      throw Error(ErrorKind::conflict,
+                  fmt::format("more than one workflow is named '{}' version '{}' (ids {} and {})",
+                              draft.fields.name, draft.fields.version, current.id, st.get_int(0)),
+                  "apply needs (name, version) to be unique: delete or rename the duplicates");
+    // Key order is presentation: a definition whose keys merely moved is unchanged.
+    bool same = current.fields == draft.fields &&
+                nlohmann::json(current.definition) == nlohmann::json(draft.definition);
+    if (same) {
+      out.push_back({ApplyAction::unchanged, current});
+      continue;
+    }
+    write_update(d, current, WorkflowUpdate{draft.fields, draft.definition});
+    out.push_back({ApplyAction::configured, current});
+  }
+  tx.commit();
+  return out;
+}
+
+}  // namespace wfctl::local

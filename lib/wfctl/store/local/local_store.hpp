@@ -1,0 +1,54 @@
+#pragma once
+// The embedded default store: a SQLite database (wfctl.db) and a data-lake folder
+// (records/{id}/…) under one directory.
+#include <filesystem>
+#include <memory>
+
+#include <wfctl/store/store.hpp>
+
+namespace wfctl::sqlite {
+class Database;
+}
+
+namespace wfctl::local {
+
+class DataLake;
+
+class LocalStore final : public Store {
+ public:
+  /// Opens nothing yet: the database is opened on first use, and created only by a write.
+  LocalStore(std::filesystem::path root, const StoreOptions& options);
+  ~LocalStore() override;
+
+  std::vector<Workflow> create_workflows(const std::vector<WorkflowDraft>& drafts) override;
+  std::optional<Workflow> find_workflow(WorkflowId id) override;
+  std::vector<Workflow> list_workflows(const ListQuery& query) override;
+  Workflow update_workflow(WorkflowId id, const WorkflowUpdate& update) override;
+  std::vector<WorkflowId> delete_workflows(const std::vector<WorkflowId>& ids, bool ignore_not_found) override;
+  std::vector<ApplyOutcome> apply_workflows(const std::vector<WorkflowDraft>& drafts) override;
+
+  ResultFile put_result(RecordId record, const std::string& name, const ReadFn& source,
+                        const PutOptions& opts) override;
+  std::vector<ResultFile> list_results(std::optional<RecordId> record) override;
+  std::optional<ResultFile> find_result(RecordId record, const std::string& name) override;
+  ResultFile read_result(RecordId record, const std::string& name, const WriteFn& sink) override;
+  std::optional<std::string> local_result_path(RecordId record, const std::string& name) override;
+
+  std::string describe() const override;
+
+  /// The database file path (root/wfctl.db).
+  std::filesystem::path database_path() const;
+
+ private:
+  /// The open database; with `for_write` creates the store when missing, otherwise returns
+  /// nullptr when the store does not exist yet (reads then behave as on an empty store).
+  sqlite::Database* db(bool for_write);
+  DataLake& lake();
+
+  std::filesystem::path m_root;
+  StoreOptions m_options;
+  std::unique_ptr<sqlite::Database> m_db;
+  std::unique_ptr<DataLake> m_lake;
+};
+
+}  // namespace wfctl::local

@@ -1,0 +1,160 @@
+// LocalStore: result files. The data lake holds the bytes and is the truth (a reconstruction
+// service may write records/{id}/record-{id}.dcm directly); the results table caches each
+// file's sha256, trusted only while size, mtime and inode still match the file.
+#include <map>
+
+#include <fmt/format.h>
+#include <wfctl/error.hpp>
+#include <wfctl/store/local/data_lake.hpp>
+#include <wfctl/store/local/local_store.hpp>
+#include <wfctl/store/local/sqlite.hpp>
+#include <wfctl/util/fs.hpp>
+#include <wfctl/util/sha256.hpp>
+#include <wfctl/util/time.hpp>
+
+namespace wfctl::local {
+
+namespace {
+
+struct Row {
+  ResultFile file;
+  std::int64_t mtime_ns = 0;
+  std::uint64_t inode = 0;
+};
+
+bool matches(const Row& row, const LakeFile& f) {
+  return row.file.size == f.size && row.mtime_ns == f.mtime_ns && row.inode == f.inode;
+}
+
+std::map<std::pair<RecordId, std::string>, Row> load_rows(sqlite::Database* db, std::optional<RecordId> record,
+                                                          const std::string* name = nullptr) {
+  std::map<std::pair<RecordId, std::string>, Row> rows;
+  if (!db) return rows;
+  std::string sql = "SELECT record_id, name, size, sha256, mtime_ns, inode, datetime_stored FROM results";
+  if (record) sql += name ? " WHERE record_id = ? AND name = ?" : " WHERE record_id = ?";
+  sqlite::Statement st(*db, sql);
+  if (record) st.bind(1, *record);
+  if (record && name) st.bind(2, *name);
+  while (st.step()) {
+    Row r;
+    r.file.record_id = st.get_int(0);
+    r.file.name = st.get_text(1);
+    r.file.size = static_cast<std::uint64_t>(st.get_int(2));
+    r.file.sha256 = st.get_text(3);
+    r.mtime_ns = st.get_int(4);
+    r.inode = static_cast<std::uint64_t>(st.get_int(5));
+    r.file.datetime_stored = st.get_text(6);
+    rows.emplace(std::make_pair(r.file.record_id, r.file.name), std::move(r));
+  }
+  return rows;
+}
+
+void upsert_row(sqlite::Database& db, const ResultFile& f, const LakeFile& stat) {
+  sqlite::Statement st(db,
+                       "INSERT OR REPLACE INTO results (record_id, name, size, sha256, mtime_ns, "
+                       "inode, datetime_stored) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  st.bind(1, f.record_id).bind(2, f.name).bind(3, static_cast<std::int64_t>(f.size)).bind(4, f.sha256);
+  st.bind(5, stat.mtime_ns).bind(6, static_cast<std::int64_t>(stat.inode)).bind(7, f.datetime_stored);
+  st.run();
+}
+
+// Streams an open file to `sink` (when given) while hashing it.
+std::string stream_and_hash(int fd, const WriteFn* sink) {
+  Sha256 hash;
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    std::size_t n = read_some(fd, buf.data(), buf.size());
+    if (n == 0) break;
+    hash.update(buf.data(), n);
+    if (sink) (*sink)(buf.data(), n);
+  }
+  return hash.hex_digest();
+}
+
+std::string relative_name(RecordId record, const std::string& name) {
+  return fmt::format("records/{}/{}", record, name);
+}
+
+}  // namespace
+
+ResultFile LocalStore::put_result(RecordId record, const std::string& name, const ReadFn& source,
+                                  const PutOptions& opts) {
+  DataLake::check_name(name);
+  // Refuse before reading what may be gigabytes; publish() checks again without a race.
+  if (!opts.force && lake().stat(record, name))
+    throw Error(ErrorKind::conflict, relative_name(record, name) + " already exists", "use --force to replace it");
+  StagedFile staged = lake().stage(source);
+  if (opts.verify) opts.verify(staged.path().string());
+  auto& d = *db(true);
+  sqlite::Transaction tx(d);
+  LakeFile stat = lake().publish(staged, record, name, opts.force);
+  ResultFile file{record, name, staged.size(), staged.sha256(), now_iso_utc()};
+  upsert_row(d, file, stat);
+  tx.commit();
+  return file;
+}
+
+std::vector<ResultFile> LocalStore::list_results(std::optional<RecordId> record) {
+  auto files = lake().scan(record);
+  auto* d = db(false);
+  auto rows = load_rows(d, record);
+  std::vector<ResultFile> out;
+  out.reserve(files.size());
+  for (const auto& f : files) {
+    auto it = rows.find({f.record, f.name});
+    if (it != rows.end() && matches(it->second, f)) {
+      out.push_back(it->second.file);
+      continue;
+    }
+    // Written behind our back (or by an interrupted upload): hash it now and remember.
+    auto opened = lake().open(f.record, f.name);
+    if (!opened) continue;  // removed meanwhile
+    ResultFile rf{f.record, f.name, opened->second.size, stream_and_hash(opened->first.get(), nullptr),
+                  iso_utc_from_ns(opened->second.mtime_ns)};
+    if (d) {
+      sqlite::Transaction tx(*d);
+      upsert_row(*d, rf, opened->second);
+      tx.commit();
+    }
+    out.push_back(std::move(rf));
+  }
+  return out;
+}
+
+std::optional<ResultFile> LocalStore::find_result(RecordId record, const std::string& name) {
+  DataLake::check_name(name);
+  if (!lake().stat(record, name)) return std::nullopt;
+  for (auto& f : list_results(record))
+    if (f.name == name) return f;
+  return std::nullopt;
+}
+
+ResultFile LocalStore::read_result(RecordId record, const std::string& name, const WriteFn& sink) {
+  DataLake::check_name(name);
+  auto opened = lake().open(record, name);
+  if (!opened) throw Error(ErrorKind::not_found, relative_name(record, name) + " not found");
+  const LakeFile& stat = opened->second;
+  auto rows = load_rows(db(false), record, &name);
+  auto it = rows.find({record, name});
+  std::optional<std::string> expected;
+  std::string stored = iso_utc_from_ns(stat.mtime_ns);
+  if (it != rows.end() && matches(it->second, stat)) {
+    expected = it->second.file.sha256;
+    stored = it->second.file.datetime_stored;
+  }
+  std::string actual = stream_and_hash(opened->first.get(), &sink);
+  if (expected && *expected != actual)
+    throw Error(ErrorKind::internal,
+                fmt::format("{}: checksum mismatch: recorded sha256 {}, read {}", relative_name(record, name),
+                            *expected, actual),
+                "the stored file is damaged");
+  return ResultFile{record, name, stat.size, actual, stored};
+}
+
+std::optional<std::string> LocalStore::local_result_path(RecordId record, const std::string& name) {
+  DataLake::check_name(name);
+  if (!lake().stat(record, name)) return std::nullopt;
+  return (m_root / "records" / std::to_string(record) / name).string();
+}
+
+}  // namespace wfctl::local

@@ -1,0 +1,13 @@
+#pragma once
+#include <string>
+
+namespace wfctl {
+/// The current time as naive ISO-8601 UTC with microseconds, e.g. "2024-02-24T09:09:16.560759"
+/// (the reference's datetime format).
+std::string now_iso_utc();
+}  // namespace wfctl
+
+namespace wfctl {
+/// A time in nanoseconds since the Unix epoch, in the same format as now_iso_utc().
+std::string iso_utc_from_ns(long long unix_ns);
+}  // namespace wfctl

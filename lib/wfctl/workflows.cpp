@@ -1,0 +1,63 @@
+#include <wfctl/workflows.hpp>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <wfctl/error.hpp>
+
+namespace wfctl {
+
+std::string input_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
+
+std::string read_input(const std::string& path) {
+  std::ostringstream ss;
+  if (path == "-") {
+    ss << std::cin.rdbuf();
+    if (std::cin.bad()) throw Error(ErrorKind::usage, "cannot read standard input");
+    return ss.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::usage, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<WorkflowDraft> load_drafts(const std::string& path, const MetaOverrides& overrides) {
+  auto docs = parse_documents(read_input(path), input_name(path));
+  std::vector<WorkflowDraft> drafts;
+  drafts.reserve(docs.size());
+  for (const auto& d : docs) drafts.push_back(draft_from_document(d, overrides));
+  return drafts;
+}
+
+std::int64_t parse_id(const std::string& text, const char* what) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec == std::errc::result_out_of_range)
+    throw Error(ErrorKind::usage, fmt::format("invalid {} '{}': out of range", what, text));
+  if (ec != std::errc() || end != text.data() + text.size() || v <= 0)
+    throw Error(ErrorKind::usage, fmt::format("invalid {} '{}': must be a positive integer", what, text));
+  return v;
+}
+
+Workflow update_workflow(Store& store, WorkflowId id, const std::optional<std::string>& path,
+                         const MetaOverrides& overrides) {
+  std::optional<Document> doc;
+  if (path) {
+    auto docs = parse_documents(read_input(*path), input_name(*path));
+    if (docs.size() != 1)
+      throw Error(ErrorKind::invalid_input,
+                  fmt::format("{}: update takes one document, got {}", input_name(*path), docs.size()));
+    doc = std::move(docs.front());
+  }
+  auto current = store.find_workflow(id);
+  if (!current) throw Error(ErrorKind::not_found, fmt::format("workflow {} not found", id));
+  return store.update_workflow(id, update_from(*current, doc ? &*doc : nullptr, overrides));
+}
+
+}  // namespace wfctl

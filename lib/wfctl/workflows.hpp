@@ -1,0 +1,29 @@
+#pragma once
+// What the workflow commands do beyond the Store: read inputs, turn documents into drafts,
+// parse ids. Shared by the CLI and (later) the server.
+#include <string>
+#include <vector>
+
+#include <wfctl/model/document.hpp>
+#include <wfctl/store/store.hpp>
+
+namespace wfctl {
+
+/// The whole content of a file, or of stdin for "-"; throws Error(usage) when unreadable.
+std::string read_input(const std::string& path);
+/// How an input is named in messages: the path, or "<stdin>".
+std::string input_name(const std::string& path);
+
+/// Drafts from every document of an input file (or "-"). Throws Error(invalid_input).
+std::vector<WorkflowDraft> load_drafts(const std::string& path, const MetaOverrides& overrides);
+
+/// Parses a workflow or record id: a positive 64-bit integer. Throws Error(usage,
+/// "invalid <what> 'abc': must be a positive integer").
+std::int64_t parse_id(const std::string& text, const char* what);
+
+/// Replaces a workflow's meta fields (and definition) from an optional input file and
+/// overrides. Throws Error(not_found) when the id does not exist.
+Workflow update_workflow(Store& store, WorkflowId id, const std::optional<std::string>& path,
+                         const MetaOverrides& overrides);
+
+}  // namespace wfctl

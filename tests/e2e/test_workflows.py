@@ -1,0 +1,232 @@
+"""End-to-end: workflow commands on the local store, exact exit codes, stdout/stderr split."""
+import json
+import os
+import re
+import subprocess
+import unittest
+
+from harness import WFCTL, SOURCE_DIR, WfctlTestCase
+
+DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
+KEYS = ["name", "description", "version", "author", "id", "datetime_created", "datetime_updated", "definition"]
+
+FULL_JSON = json.dumps({"name": "cartesian-reco", "description": "FFT", "version": "1.0", "author": "lab",
+                        "definition": {"tasks": [{"id": "fft", "type": "argo"}], "b": 1, "a": 2}})
+FULL_YAML = """name: radial-reco
+version: 1.10
+author: ~
+definition:
+  tasks:
+    - id: grid
+      args: {oversampling: 2}
+"""
+
+
+class CrudTest(WfctlTestCase):
+    def test_create_get_round_trip_json(self):
+        f = self.write("wf.json", FULL_JSON)
+        r = self.ok("create", "-f", f, "-o", "json")
+        wf = r.json()
+        self.assertEqual(list(wf.keys()), KEYS)
+        self.assertEqual(wf["id"], 1)
+        self.assertRegex(wf["datetime_created"], DATETIME)
+        self.assertIsNone(wf["datetime_updated"])
+        self.assertEqual(list(wf["definition"].keys()), ["tasks", "b", "a"])
+        got = self.ok("get", "1", "-o", "json").json()
+        self.assertEqual(got, wf)
+
+    def test_create_yaml_keeps_version_text(self):
+        f = self.write("wf.yaml", FULL_YAML)
+        r = self.ok("create", "-f", f)
+        self.assertEqual(r.text, "workflow/1 created\n")
+        wf = self.ok("get", "1", "-o", "json").json()
+        self.assertEqual(wf["version"], "1.10")
+        self.assertIsNone(wf["author"])
+        self.assertEqual(wf["definition"]["tasks"][0]["args"]["oversampling"], 2)
+
+    def test_create_from_stdin_bare_definition_with_flags(self):
+        r = self.ok("create", "-f", "-", "--name", "n", "--version", "3", "--author", "a", "-o", "name",
+                    input='{"steps": []}')
+        self.assertEqual(r.text, "1\n")
+        wf = self.ok("get", "1", "-o", "json").json()
+        self.assertEqual((wf["name"], wf["version"], wf["author"], wf["definition"]), ("n", "3", "a", {"steps": []}))
+
+    def test_get_yaml_and_table(self):
+        self.ok("create", "-f", self.write("wf.json", FULL_JSON))
+        y = self.ok("get", "1", "-o", "yaml").text
+        self.assertIn("name: cartesian-reco\n", y)
+        self.assertIn('version: "1.0"\n', y)  # quoted: it must read back as a string
+        t = self.ok("get", "1").text.splitlines()
+        self.assertEqual(t[0].split(), ["ID", "NAME", "VERSION", "AUTHOR", "CREATED"])
+        self.assertEqual(t[1].split()[:4], ["1", "cartesian-reco", "1.0", "lab"])
+
+    def test_list_formats_and_filters(self):
+        for i in range(5):
+            self.ok("create", "-f", "-", "--name", f"wf{i % 2}", "--version", str(i), "--author", "x" if i < 3 else "y",
+                    input="{}")
+        self.assertEqual(self.ok("list", "-o", "name").text, "1\n2\n3\n4\n5\n")
+        self.assertEqual(self.ok("list", "-o", "name", "--name", "wf1").text, "2\n4\n")
+        self.assertEqual(self.ok("list", "-o", "name", "--author", "y").text, "4\n5\n")
+        self.assertEqual(self.ok("list", "-o", "name", "--version", "2").text, "3\n")
+        self.assertEqual(self.ok("list", "-o", "name", "--sort-by", "name", "--limit", "2").text, "1\n3\n")
+        self.assertEqual(self.ok("list", "-o", "name", "--reverse", "--limit", "1").text, "5\n")
+        arr = self.ok("list", "-o", "json").json()
+        self.assertEqual(len(arr), 5)
+        self.assertEqual(list(arr[0].keys()), KEYS)
+        meta = self.ok("list", "--meta", "-o", "json").json()
+        self.assertEqual(list(meta[0].keys()), KEYS[:-1])
+        table = self.ok("list").text.splitlines()
+        self.assertEqual(len(table), 6)
+        # aligned: every row's NAME column starts at the same offset as the header's
+        col = table[0].index("NAME")
+        self.assertTrue(all(row[col - 1] == " " and row[col] != " " for row in table))
+        self.assertEqual(len(self.ok("list", "--no-headers").text.splitlines()), 5)
+        wide = self.ok("list", "-o", "wide").text.splitlines()[0].split()
+        self.assertEqual(wide, ["ID", "NAME", "VERSION", "AUTHOR", "CREATED", "UPDATED", "DESCRIPTION"])
+
+    def test_empty_list(self):
+        self.assertEqual(self.ok("list", "-o", "json").text, "[]\n")
+        self.assertEqual(self.ok("list").text, "")
+        self.assertEqual(self.ok("list", "-o", "yaml").text, "[]\n")
+        self.assertFalse(os.path.exists(self.store), "a read must not create the store")
+
+    def test_update_put_semantics_and_definition(self):
+        self.ok("create", "-f", self.write("wf.json", FULL_JSON))
+        upd = self.write("u.json", json.dumps({"name": "renamed", "version": "2.0"}))
+        wf = self.ok("update", "1", "-f", upd, "-o", "json").json()
+        self.assertEqual(wf["name"], "renamed")
+        self.assertIsNone(wf["description"])  # PUT: omitted optional becomes null
+        self.assertIsNone(wf["author"])
+        self.assertRegex(wf["datetime_updated"], DATETIME)
+        self.assertEqual(wf["definition"]["b"], 1)  # a meta-only document keeps the definition
+        wf = self.ok("update", "1", "-f", "-", "-o", "json", input='{"new": true}').json()
+        self.assertEqual(wf["definition"], {"new": True})
+        self.assertEqual(wf["name"], "renamed")
+        r = self.ok("update", "1", "--description", "d")
+        self.assertEqual(r.text, "workflow/1 updated\n")
+        self.assertEqual(self.ok("get", "1", "-o", "json").json()["description"], "d")
+
+    def test_delete(self):
+        for _ in range(3):
+            self.ok("create", "-f", "-", "--name", "n", "--version", "1", input="{}")
+        self.assertEqual(self.ok("delete", "1", "2").text, "workflow/1 deleted\nworkflow/2 deleted\n")
+        self.fails(3, "delete", "3", "7")
+        self.assertEqual(self.ok("list", "-o", "name").text, "3\n")  # all or nothing
+        self.assertEqual(self.ok("delete", "3", "7", "--ignore-not-found", "-o", "name").text, "3\n")
+        self.ok("create", "-f", "-", "--name", "n", "--version", "1", input="{}")
+        self.assertEqual(self.ok("list", "-o", "name").text, "4\n")  # never reused
+
+    def test_global_flags_anywhere(self):
+        store = os.path.join(self.tmp, "elsewhere")
+        self.ok("--store", store, "create", "-f", "-", "--name", "n", "--version", "1", input="{}")
+        self.assertEqual(self.ok("list", "--store", store, "-o", "name").text, "1\n")
+        self.assertEqual(self.ok("-o", "name", "list", "--store", store).text, "1\n")
+        self.assertEqual(self.ok("list", "-o", "name", env={"WFCTL_STORE": store}).text, "1\n")
+        self.assertEqual(self.ok("list", "-o", "name").text, "")
+
+
+class ApplyTest(WfctlTestCase):
+    def test_apply_is_idempotent(self):
+        f = self.write("wf.yaml", FULL_YAML)
+        self.assertEqual(self.ok("apply", "-f", f).text, "workflow/1 created\n")
+        before = self.snapshot()
+        self.assertEqual(self.ok("apply", "-f", f).text, "workflow/1 unchanged\n")
+        self.assertEqual(self.snapshot(), before)
+        self.write("wf.yaml", FULL_YAML.replace("oversampling: 2", "oversampling: 3"))
+        self.assertEqual(self.ok("apply", "-f", f).text, "workflow/1 configured\n")
+        self.assertEqual(self.ok("get", "1", "-o", "json").json()["definition"]["tasks"][0]["args"]["oversampling"], 3)
+
+    def test_apply_multi_document_stream(self):
+        stream = "\n---\n".join(f"name: w{i}\nversion: '1'\ndefinition: {{n: {i}}}" for i in range(3))
+        r = self.ok("apply", "-f", "-", input=stream)
+        self.assertEqual(r.text, "workflow/1 created\nworkflow/2 created\nworkflow/3 created\n")
+        r = self.ok("apply", "-f", "-", "-o", "json", input=stream)
+        self.assertEqual([w["id"] for w in r.json()], [1, 2, 3])
+
+    def test_bad_document_in_stream_changes_nothing(self):
+        stream = "name: a\nversion: '1'\ndefinition: {}\n---\nname: b\nversion: '1'\ndefinition: [1]\n"
+        r = self.fails(4, "apply", "-f", "-", input=stream)
+        self.assertIn("<stdin>: document 2: definition: must be a JSON object, got an array", r.errtext)
+        self.assertFalse(os.path.exists(self.store))
+
+
+class BadInputTest(WfctlTestCase):
+    def setUp(self):
+        super().setUp()
+        self.ok("create", "-f", "-", "--name", "seed", "--version", "1", input="{}")
+        self.before = self.snapshot()
+
+    def tearDown(self):
+        self.assertEqual(self.snapshot(), self.before, "a failed command changed the store")
+
+    def test_definition_types(self):
+        for value, phrase in (("[1]", "an array"), ('"x"', "a string"), ("null", "null"), ("3", "a number")):
+            doc = '{"name": "a", "version": "1", "definition": %s}' % value
+            r = self.fails(4, "create", "-f", "-", input=doc)
+            self.assertEqual(r.errtext.splitlines()[0],
+                             f"wfctl: error: <stdin>: definition: must be a JSON object, got {phrase}")
+
+    def test_missing_fields(self):
+        r = self.fails(4, "create", "-f", "-", input='{"version": "1", "definition": {}}')
+        self.assertIn("name: field required", r.errtext)
+        r = self.fails(4, "create", "-f", "-", input='{"name": "a", "definition": {}}')
+        self.assertIn("version: field required", r.errtext)
+
+    def test_malformed_json_and_yaml_positions(self):
+        r = self.fails(4, "create", "-f", self.write("bad.json", '{\n  "name": "a",\n  "version" "1"\n}'))
+        self.assertRegex(r.errtext, r"bad\.json:3:\d+: invalid JSON")
+        r = self.fails(4, "create", "-f", self.write("bad.yaml", "name: a\ndefinition: {x: [1, 2}\n"))
+        self.assertRegex(r.errtext, r"bad\.yaml:\d+:\d+: invalid YAML")
+
+    def test_bad_ids(self):
+        for bad in ("0", "-1", "abc", "18446744073709551616", "1.5", ""):
+            r = self.fails(2, "get", bad)
+            self.assertIn("workflow id", r.errtext)
+        self.fails(3, "get", "99")
+        self.fails(3, "update", "99", "--name", "x")
+
+    def test_usage_errors(self):
+        self.fails(2, "list", "-o", "xml")
+        self.fails(2, "create")
+        self.fails(2, "create", "-f", os.path.join(self.tmp, "missing.json"))
+        self.fails(2, "frobnicate")
+        self.fails(2, "list", "--sort-by", "colour")
+        self.fails(2, "list", "--limit", "0")
+        self.fails(2, "update", "1")
+        self.fails(2, "--store", "ftp://host/x", "list")
+
+    def test_remote_not_yet_supported(self):
+        self.fails(7, "--store", "http://127.0.0.1:9/api", "list")
+
+
+class ConcurrencyTest(WfctlTestCase):
+    def test_parallel_creates_lose_nothing(self):
+        script = (f'for i in $(seq 200); do "{WFCTL}" create -f - --name p$P --version $i -o name <<< "{{}}" '
+                  f'|| echo FAIL >&2; done')
+        procs = [subprocess.Popen(["bash", "-c", script], env={**self.env, "P": str(p)},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for p in range(8)]
+        ids = []
+        for p in procs:
+            out, err = p.communicate(timeout=600)
+            self.assertEqual(err, b"")
+            ids += [int(x) for x in out.split()]
+        self.assertEqual(len(ids), 1600)
+        self.assertEqual(len(set(ids)), 1600)
+        listed = [int(x) for x in self.ok("list", "-o", "name").text.split()]
+        self.assertEqual(sorted(ids), listed)
+
+
+class ExitCodeTest(WfctlTestCase):
+    def test_help_and_version(self):
+        r = self.ok("--help")
+        self.assertIn("create", r.text)
+        self.assertRegex(self.ok("--version").text, r"^wfctl \d+\.\d+\.\d+\n$")
+        self.assertEqual(list(self.ok("version", "-o", "json").json().keys()), ["wfctl"])
+
+    def test_store_that_is_a_file(self):
+        f = self.write("afile", "x")
+        self.fails(2, "--store", f, "list")
+
+
+if __name__ == "__main__":
+    unittest.main()

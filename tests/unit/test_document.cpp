@@ -1,0 +1,140 @@
+#include <catch2/catch.hpp>
+#include <wfctl/error.hpp>
+#include <wfctl/model/document.hpp>
+
+using namespace wfctl;
+
+namespace {
+WorkflowDraft one(const std::string& text, MetaOverrides o = {}) {
+  auto docs = parse_documents(text, "wf");
+  REQUIRE(docs.size() == 1);
+  return draft_from_document(docs.front(), o);
+}
+
+std::string error_of(const std::function<void()>& f, ErrorKind expected) {
+  try {
+    f();
+  } catch (const Error& e) {
+    CHECK(e.kind() == expected);
+    return e.what();
+  }
+  FAIL("no error thrown");
+  return {};
+}
+}  // namespace
+
+TEST_CASE("a full JSON document becomes a draft with its meta fields", "[document]") {
+  auto d = one(R"({"name":"reco","version":2,"author":null,"definition":{"b":1,"a":[1,2]},"extra":true})");
+  CHECK(d.fields.name == "reco");
+  CHECK(d.fields.version == "2");  // coerced like pydantic
+  CHECK_FALSE(d.fields.author);
+  CHECK_FALSE(d.fields.description);
+  CHECK(d.definition.dump() == R"({"b":1,"a":[1,2]})");  // key order kept
+}
+
+TEST_CASE("YAML keeps meta scalars as written and resolves the definition's types", "[document]") {
+  auto d = one("name: reco\nversion: 1.10\ndescription: ~\ndefinition:\n  n: 3\n  f: 1.5\n  s: '3'\n  t: true\n  z: null\n");
+  CHECK(d.fields.version == "1.10");
+  CHECK_FALSE(d.fields.description);
+  CHECK(d.definition.dump() == R"({"n":3,"f":1.5,"s":"3","t":true,"z":null})");
+}
+
+TEST_CASE("a bare definition takes meta fields from flags, then from itself", "[document]") {
+  auto d = one("tasks: []\n", MetaOverrides{"n", "v", "me", std::nullopt});
+  CHECK(d.fields.name == "n");
+  CHECK(d.fields.author == "me");
+  CHECK(d.definition.dump() == R"({"tasks":[]})");
+
+  auto monai = one("name: monai-reco\nversion: '1.0'\ndescription: d\ntasks: []\n");
+  CHECK(monai.fields.name == "monai-reco");
+  CHECK(monai.fields.version == "1.0");
+  CHECK(monai.fields.description == "d");
+
+  auto msg = error_of([] { one("tasks: []\n"); }, ErrorKind::invalid_input);
+  CHECK(msg == "wf: name: field required");
+}
+
+TEST_CASE("overrides win over the document", "[document]") {
+  auto d = one(R"({"name":"a","version":"1","definition":{}})", MetaOverrides{"b", std::nullopt, std::nullopt, "x"});
+  CHECK(d.fields.name == "b");
+  CHECK(d.fields.description == "x");
+}
+
+TEST_CASE("a definition that is not an object is refused with its type named", "[document]") {
+  CHECK(error_of([] { one(R"({"name":"a","version":"1","definition":[1]})"); }, ErrorKind::invalid_input) ==
+        "wf: definition: must be a JSON object, got an array");
+  CHECK(error_of([] { one(R"({"name":"a","version":"1","definition":"x"})"); }, ErrorKind::invalid_input) ==
+        "wf: definition: must be a JSON object, got a string");
+  CHECK(error_of([] { one(R"({"name":"a","version":"1","definition":null})"); }, ErrorKind::invalid_input) ==
+        "wf: definition: must be a JSON object, got null");
+  CHECK(error_of([] { one("[1, 2]"); }, ErrorKind::invalid_input) ==
+        "wf: definition: must be a JSON object, got an array");
+}
+
+TEST_CASE("missing or bad meta fields are named", "[document]") {
+  CHECK(error_of([] { one(R"({"version":"1","definition":{}})"); }, ErrorKind::invalid_input) ==
+        "wf: name: field required");
+  CHECK(error_of([] { one(R"({"name":"a","definition":{}})"); }, ErrorKind::invalid_input) ==
+        "wf: version: field required");
+  CHECK(error_of([] { one(R"({"name":"","version":"1","definition":{}})"); }, ErrorKind::invalid_input) ==
+        "wf: name: must not be empty");
+  CHECK(error_of([] { one(R"({"name":{"x":1},"version":"1","definition":{}})"); }, ErrorKind::invalid_input) ==
+        "wf: name: must be a string, got an object");
+  CHECK(error_of([] { one(R"({"name":"a","version":true,"definition":{}})"); }, ErrorKind::invalid_input) ==
+        "wf: version: must be a string, got a boolean");
+}
+
+TEST_CASE("malformed JSON and YAML report line and column", "[document]") {
+  CHECK(error_of([] { parse_documents("{\n  \"a\": 1,\n  \"b\" 2\n}", "f.json"); }, ErrorKind::invalid_input)
+            .rfind("f.json:3:", 0) == 0);
+  auto yaml = error_of([] { parse_documents("name: a\n  bad: [1, 2\n", "f.yaml"); }, ErrorKind::invalid_input);
+  CHECK(yaml.rfind("f.yaml:", 0) == 0);
+  CHECK(yaml.find("invalid YAML") != std::string::npos);
+  CHECK(error_of([] { parse_documents("  \n", "e"); }, ErrorKind::invalid_input) ==
+        "e: empty input: expected a JSON or YAML document");
+}
+
+TEST_CASE("a YAML stream holds several documents, each named in errors", "[document]") {
+  auto docs = parse_documents("name: a\nversion: '1'\ndefinition: {}\n---\nname: b\nversion: '1'\ndefinition: 3\n", "s.yaml");
+  REQUIRE(docs.size() == 2);
+  CHECK(docs[1].where == "s.yaml: document 2");
+  CHECK(error_of([&] { draft_from_document(docs[1], {}); }, ErrorKind::invalid_input) ==
+        "s.yaml: document 2: definition: must be a JSON object, got a number");
+}
+
+TEST_CASE("update replaces meta fields like PUT and the definition only when given", "[document]") {
+  Workflow cur;
+  cur.id = 1;
+  cur.fields = {"a", std::string("desc"), "1", std::string("me")};
+  cur.definition = Json::parse(R"({"x":1})");
+
+  auto meta_only = parse_documents(R"({"name":"b","version":"2"})", "u");
+  auto u = update_from(cur, &meta_only.front(), {});
+  CHECK(u.fields.name == "b");
+  CHECK_FALSE(u.fields.description);  // omitted optional becomes null, like the reference
+  CHECK_FALSE(u.fields.author);
+  CHECK_FALSE(u.definition);
+
+  auto bare = parse_documents(R"({"tasks":[1]})", "u");
+  auto u2 = update_from(cur, &bare.front(), {});
+  CHECK(u2.fields == cur.fields);
+  REQUIRE(u2.definition);
+  CHECK(u2.definition->dump() == R"({"tasks":[1]})");
+
+  auto u3 = update_from(cur, nullptr, MetaOverrides{std::nullopt, std::nullopt, std::nullopt, "new"});
+  CHECK(u3.fields.description == "new");
+  CHECK(u3.fields.author == "me");
+
+  error_of([&] { update_from(cur, nullptr, {}); }, ErrorKind::usage);
+}
+
+TEST_CASE("WorkflowOut keys come in the reference's order", "[document]") {
+  Workflow w;
+  w.id = 3;
+  w.fields = {"n", std::nullopt, "1", std::nullopt};
+  w.datetime_created = "2024-02-24T09:09:16.560759";
+  w.definition = Json::object();
+  CHECK(to_json(w).dump() ==
+        R"({"name":"n","description":null,"version":"1","author":null,"id":3,"datetime_created":"2024-02-24T09:09:16.560759","datetime_updated":null,"definition":{}})");
+  CHECK(to_json(w, false).dump().find("definition") == std::string::npos);
+}
