@@ -33,6 +33,19 @@ output::Options AppContext::output() {
   return o;
 }
 
+void require_one_subcommand(CLI::App* group, AppContext& ctx) {
+  group->callback([group, &ctx] {
+    if (!group->get_subcommands().empty()) return;
+    std::string names;
+    for (const auto* sub : group->get_subcommands([](const CLI::App*) { return true; }))
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    std::string path = "wfctl " + group->get_name();
+    ctx.action = [path, names] {
+      throw Error(ErrorKind::usage, path + " needs a subcommand: " + names, "run '" + path + " --help'");
+    };
+  });
+}
+
 CLI::Validator file_or_stdin() { return CLI::ExistingFile | CLI::IsMember({"-"}); }
 
 }  // namespace wfctl::cli

@@ -39,6 +39,10 @@ void add_result_commands(CLI::App& app, AppContext& ctx);
 void add_completion_commands(CLI::App& app, AppContext& ctx);
 void add_version_command(CLI::App& app, AppContext& ctx);
 
+/// Makes a command group (result, config) fail with a usage error naming its subcommands
+/// when none is given.
+void require_one_subcommand(CLI::App* group, AppContext& ctx);
+
 /// `-f FILE|-`: an existing file or "-" for stdin.
 CLI::Validator file_or_stdin();
 

@@ -70,7 +70,7 @@ void get_contexts(AppContext& ctx) {
 
 void add_config_commands(CLI::App& app, AppContext& ctx) {
   auto* config = app.add_subcommand("config", "Show and edit the config file's contexts");
-  config->require_subcommand(1);
+  require_one_subcommand(config, ctx);
 
   config->add_subcommand("view", "Show every resolved setting and where it came from")->callback([&ctx] {
     ctx.action = [&ctx] { view(ctx); };

@@ -258,7 +258,7 @@ void add_send(CLI::App& group, AppContext& ctx) {
 
 void add_result_commands(CLI::App& app, AppContext& ctx) {
   auto* group = app.add_subcommand("result", "Upload, download, inspect, export and send result files");
-  group->require_subcommand(1);
+  require_one_subcommand(group, ctx);
   add_upload(*group, ctx);
   add_list(*group, ctx);
   add_download(*group, ctx);

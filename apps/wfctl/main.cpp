@@ -32,7 +32,6 @@ int main(int argc, char** argv) {
   CLI::App app{"wfctl: manage MRI reconstruction workflows, results and jobs", "wfctl"};
   app.fallthrough();  // before subcommands, so global flags work in any position
   app.set_version_flag("--version", std::string("wfctl ") + wfctl::k_version);
-  app.require_subcommand(1);
   app.add_option("--store", ctx.flags.store, "Store: a directory, sqlite:PATH, or http(s)://URL")->type_name("URL");
   app.add_option("--context", ctx.flags.context, "Config context to use")->type_name("NAME");
   app.add_option("--config", ctx.flags.config, "Config file (default $XDG_CONFIG_HOME/wfctl/config.yaml)")
@@ -55,6 +54,11 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    auto extras = app.remaining();
+    std::string what = extras.empty() ? first_line(e.what()) : "unknown command or argument '" + extras.front() + "'";
+    print_error(what, "run 'wfctl --help' for usage");
+    return 2;
   } catch (const CLI::ParseError& e) {
     print_error(first_line(e.what()), "run 'wfctl --help' for usage");
     return 2;
@@ -64,7 +68,11 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (ctx.action) ctx.action();
+    if (!ctx.action) {
+      std::cerr << app.help();
+      return 2;
+    }
+    ctx.action();
     std::cout.flush();
     if (!std::cout) throw wfctl::Error(wfctl::ErrorKind::unavailable, "cannot write to standard output");
     return 0;
