@@ -99,9 +99,58 @@ std::string human_size(std::uint64_t bytes) {
   return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
 }
 
+namespace {
+
+// The same text as print_json of the whole array, written one element at a time straight
+// from the Workflow: 100 000 workflows are never copied into one JSON tree, and the
+// definition is serialised in place at its final indentation.
+void print_json_array(std::ostream& out, const std::vector<Workflow>& list, bool meta_only) {
+  if (list.empty()) {
+    out << "[]\n";
+    return;
+  }
+  std::string buf;
+  nlohmann::detail::serializer<Json> ser(nlohmann::detail::output_adapter<char>(buf), ' ',
+                                         Json::error_handler_t::replace);
+  auto text = [&](const std::string& s) { ser.dump(Json(s), false, false, 0); };
+  auto optional_text = [&](const std::optional<std::string>& s) {
+    if (s) text(*s);
+    else buf += "null";
+  };
+  out << "[\n";
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const Workflow& w = list[i];
+    buf.clear();
+    buf += "  {\n    \"name\": ";
+    text(w.fields.name);
+    buf += ",\n    \"description\": ";
+    optional_text(w.fields.description);
+    buf += ",\n    \"version\": ";
+    text(w.fields.version);
+    buf += ",\n    \"author\": ";
+    optional_text(w.fields.author);
+    buf += ",\n    \"id\": ";
+    buf += std::to_string(w.id);
+    buf += ",\n    \"datetime_created\": ";
+    text(w.datetime_created);
+    buf += ",\n    \"datetime_updated\": ";
+    optional_text(w.datetime_updated);
+    if (!meta_only) {
+      buf += ",\n    \"definition\": ";
+      ser.dump(w.definition, true, false, 2, 4);
+    }
+    buf += i + 1 < list.size() ? "\n  },\n" : "\n  }\n";
+    out << buf;
+  }
+  out << "]\n";
+}
+}  // namespace
+
 void print_workflows(std::ostream& out, const std::vector<Workflow>& list, const Options& o, bool meta_only) {
   switch (o.format) {
     case Format::json:
+      print_json_array(out, list, meta_only);
+      return;
     case Format::yaml: {
       Json arr = Json::array();
       for (const auto& w : list) arr.push_back(to_json(w, !meta_only));
