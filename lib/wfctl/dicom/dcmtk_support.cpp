@@ -1,0 +1,268 @@
+#include "dcmtk_support.hpp"
+
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcistrmf.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
+#include <dcmtk/oflog/oflog.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <wfctl/error.hpp>
+
+namespace wfctl::dicom::detail {
+
+namespace fs = std::filesystem;
+
+void init_dcmtk() {
+  static const bool initialized = [] {
+    // DCMTK logs warnings and errors to stderr; wfctl reports one error line of its own, and
+    // every condition DCMTK logs here also comes back as a status that we turn into a message.
+    OFLog::configure(OFLogger::OFF_LOG_LEVEL);
+    DJDecoderRegistration::registerCodecs();
+    DJLSDecoderRegistration::registerCodecs();
+    DcmRLEDecoderRegistration::registerCodecs();
+    return true;
+  }();
+  (void)initialized;
+}
+
+namespace {
+
+// Without a "DICM" prefix DCMTK guesses the encoding and will happily read almost any bytes
+// as some element, so a bare data set must at least start like one: with a tag of the file
+// meta group or of group 0008, where every composite instance starts, in either byte order.
+bool looks_like_bare_dataset(const std::array<unsigned char, 4>& head) {
+  const unsigned le_group = head[0] | (head[1] << 8);
+  const unsigned be_group = head[1] | (head[0] << 8);
+  const auto plausible = [](unsigned group) { return group == 0x0002 || group == 0x0008; };
+  return plausible(le_group) || plausible(be_group);
+}
+
+bool has_group(DcmItem& item, Uint16 group) {
+  for (unsigned long i = 0; i < item.card(); ++i) {
+    if (item.getElement(i)->getTag().getGroup() == group) return true;
+  }
+  return false;
+}
+
+Error not_dicom(const std::string& label, const std::string& why) {
+  return Error(ErrorKind::invalid_input, label + ": not a DICOM file: " + why);
+}
+
+}  // namespace
+
+Loaded load_file(const std::string& path, const std::string& label) {
+  init_dcmtk();
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (!fs::exists(status)) throw Error(ErrorKind::not_found, label + ": no such file");
+  if (fs::is_directory(status)) throw not_dicom(label, "it is a directory");
+
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error(ErrorKind::permission, label + ": cannot open: " + std::strerror(errno));
+  }
+  std::array<char, 132> head{};
+  in.read(head.data(), head.size());
+  const auto got = static_cast<std::size_t>(in.gcount());
+  in.close();
+  if (got == 0) throw not_dicom(label, "the file is empty");
+
+  Loaded loaded;
+  loaded.part10 = got == head.size() && std::memcmp(head.data() + 128, "DICM", 4) == 0;
+  if (!loaded.part10) {
+    std::array<unsigned char, 4> first{};
+    std::memcpy(first.data(), head.data(), std::min<std::size_t>(got, 4));
+    if (got < 8 || !looks_like_bare_dataset(first)) {
+      throw not_dicom(label, "no \"DICM\" prefix at byte 128 and no data set at the start");
+    }
+  }
+
+  // Read through our own stream rather than loadFile() so that after a failure we can ask
+  // whether the data simply ran out: that is what tells "truncated" from "corrupt".
+  // OFFilename wants the name as given; a maximum read length of all ones loads every value
+  // now instead of on first use, so pixel data missing at the end of the file is seen here.
+  loaded.file = std::make_unique<DcmFileFormat>();
+  DcmInputFileStream stream{OFFilename(path.c_str())};
+  if (stream.status().bad()) {
+    throw Error(ErrorKind::permission, label + ": cannot open: " + stream.status().text());
+  }
+  loaded.file->transferInit();
+  OFCondition cond = loaded.file->read(stream, EXS_Unknown, EGL_noChange, 0xFFFFFFFFu);
+  loaded.file->transferEnd();
+
+  if (cond.bad()) {
+    if (loaded.part10 && loaded.file->getMetaInfo()->card() == 0 && loaded.dataset().card() == 0) {
+      throw Error(ErrorKind::invalid_input,
+                  label + ": truncated: nothing follows the \"DICM\" prefix");
+    }
+    if (cond == EC_StreamNotifyClient || (stream.eos() && !loaded.dataset().isEmpty())) {
+      throw Error(ErrorKind::invalid_input, label +
+                                                ": truncated: the file ends inside an element (" +
+                                                std::to_string(stream.tell()) + " bytes read)");
+    }
+    if (loaded.part10) {
+      throw Error(ErrorKind::invalid_input,
+                  label + ": invalid DICOM file: " + std::string(cond.text()));
+    }
+    throw not_dicom(label, cond.text());
+  }
+  if (loaded.dataset().card() == 0) throw not_dicom(label, "the data set is empty");
+  if (!loaded.part10 && !has_group(loaded.dataset(), 0x0008)) {
+    throw not_dicom(label, "no \"DICM\" prefix and no identifying attributes");
+  }
+  return loaded;
+}
+
+std::string get_string(DcmItem& item, const DcmTagKey& tag) {
+  OFString value;
+  if (item.findAndGetOFStringArray(tag, value, OFFalse).bad()) return {};
+  std::string out(value.c_str(), value.length());
+  // DCMTK leaves the padding of some VRs in place; trailing NULs and spaces carry no meaning.
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\0')) out.pop_back();
+  std::size_t start = 0;
+  while (start < out.size() && out[start] == ' ') ++start;
+  return out.substr(start);
+}
+
+long get_long(DcmItem& item, const DcmTagKey& tag, long fallback) {
+  DcmElement* element = nullptr;
+  if (item.findAndGetElement(tag, element, OFFalse).bad() || element->getVM() == 0) {
+    return fallback;
+  }
+  // US/UL/SS/SL and IS all map to an integer here; a malformed IS (e.g. "1A") is no number.
+  Sint32 value = 0;
+  if (item.findAndGetSint32(tag, value, 0, OFFalse).good()) return value;
+  Uint16 u16 = 0;
+  if (item.findAndGetUint16(tag, u16, 0, OFFalse).good()) return u16;
+  Uint32 u32 = 0;
+  if (item.findAndGetUint32(tag, u32, 0, OFFalse).good()) return static_cast<long>(u32);
+  return fallback;
+}
+
+bool convert_to_utf8(DcmItem& item) {
+  // Converting also writes "ISO_IR 192" into Specific Character Set; data sets in the default
+  // repertoire (ASCII, no such attribute) or already in UTF-8 are left exactly as they are.
+  const std::string charset = get_string(item, DCM_SpecificCharacterSet);
+  if (charset.empty() || charset == "ISO_IR 192") return true;
+  return item.convertToUTF8().good();
+}
+
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    std::uint32_t code = 0;
+    if (byte < 0x80) {
+      length = 1;
+      code = byte;
+    } else if ((byte & 0xE0) == 0xC0) {
+      length = 2;
+      code = byte & 0x1Fu;
+    } else if ((byte & 0xF0) == 0xE0) {
+      length = 3;
+      code = byte & 0x0Fu;
+    } else if ((byte & 0xF8) == 0xF0) {
+      length = 4;
+      code = byte & 0x07u;
+    }
+    bool valid = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; valid && k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      valid = (next & 0xC0) == 0x80;
+      code = (code << 6) | (next & 0x3Fu);
+    }
+    // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8 either.
+    static constexpr std::uint32_t k_min[] = {0, 0, 0x80, 0x800, 0x10000};
+    valid =
+        valid && code >= k_min[length] && code <= 0x10FFFF && !(code >= 0xD800 && code <= 0xDFFF);
+    if (valid) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string xfer_description(E_TransferSyntax xfer) {
+  const DcmXfer info(xfer);
+  return std::string(info.getXferName()) + " (" + info.getXferID() + ")";
+}
+
+TempFile::TempFile(fs::path target) : m_target(std::move(target)) {
+  // The temporary name starts with a dot and ends in .tmp so that directory listings and
+  // globbing for *.dcm / *.png skip it while it is being written.
+  std::string pattern =
+      (m_target.parent_path() / ("." + m_target.filename().string() + ".XXXXXX.tmp")).string();
+  m_fd = ::mkstemps(pattern.data(), 4);
+  if (m_fd < 0) {
+    throw Error(ErrorKind::internal, "cannot create a temporary file next to " + m_target.string() +
+                                         ": " + std::strerror(errno));
+  }
+  m_temp = pattern;
+}
+
+TempFile::~TempFile() {
+  close_fd();
+  if (!m_committed) {
+    std::error_code ec;
+    fs::remove(m_temp, ec);
+  }
+}
+
+void TempFile::close_fd() {
+  if (m_fd >= 0) ::close(m_fd);
+  m_fd = -1;
+}
+
+void TempFile::commit() {
+  if (m_fd < 0) m_fd = ::open(m_temp.c_str(), O_RDONLY | O_CLOEXEC);
+  // Without fsync a crash shortly after the rename could leave an empty file under the
+  // final name, which is exactly what the rename is meant to prevent.
+  if (m_fd < 0 || ::fsync(m_fd) != 0) {
+    throw Error(ErrorKind::internal,
+                "cannot write " + m_target.string() + ": " + std::strerror(errno));
+  }
+  close_fd();
+  // mkstemp creates the file 0600; exported files are meant to be shared like any other
+  // (umask cannot be read without changing it, which would race with other threads).
+  ::chmod(m_temp.c_str(), 0644);
+  if (::rename(m_temp.c_str(), m_target.c_str()) != 0) {
+    throw Error(ErrorKind::internal,
+                "cannot write " + m_target.string() + ": " + std::strerror(errno));
+  }
+  m_committed = true;
+}
+
+void write_file_atomically(const fs::path& target, std::string_view bytes) {
+  TempFile temp(target);
+  const char* data = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const ssize_t n = ::write(temp.fd(), data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      throw Error(ErrorKind::internal,
+                  "cannot write " + target.string() + ": " + std::strerror(errno));
+    }
+    data += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  temp.commit();
+}
+
+}  // namespace wfctl::dicom::detail

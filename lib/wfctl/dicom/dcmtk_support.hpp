@@ -1,0 +1,80 @@
+#pragma once
+// Private to lib/wfctl/dicom: the DCMTK plumbing the public functions share. This is the one
+// header besides the .cpp files that may include DCMTK.
+#include <dcmtk/config/osconfig.h>  // must come first: DCMTK's headers depend on it
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcxfer.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace wfctl::dicom::detail {
+
+/// Registers the JPEG, JPEG-LS and RLE decoders and quiets DCMTK's logger, once per process
+/// (thread-safe); returns normally and never throws.
+void init_dcmtk();
+
+/// A DICOM file held completely in memory.
+struct Loaded {
+  std::unique_ptr<DcmFileFormat> file;
+  bool part10 = false;  // had the "DICM" prefix (and so a meta header)
+
+  DcmDataset& dataset() const { return *file->getDataset(); }
+  /// The transfer syntax the data set was encoded in (read from the file, not converted).
+  E_TransferSyntax original_xfer() const { return file->getDataset()->getOriginalXfer(); }
+};
+
+/// Loads the whole file, pixel data included, so that truncation shows; throws
+/// Error(not_found) when it does not exist, Error(permission) when it cannot be opened, and
+/// Error(invalid_input, "<label>: not a DICOM file: ..." / "<label>: truncated: ...").
+Loaded load_file(const std::string& path, const std::string& label);
+
+/// The attribute's value(s) with padding trimmed, multiple values joined by '\'; empty
+/// when the attribute is absent or empty.
+std::string get_string(DcmItem& item, const DcmTagKey& tag);
+
+/// The attribute's first value as a number; `fallback` when absent or not a number.
+long get_long(DcmItem& item, const DcmTagKey& tag, long fallback);
+
+/// Converts the data set's strings from its Specific Character Set to UTF-8 in place;
+/// returns false (leaving what could not be converted) when DCMTK cannot, never throws.
+bool convert_to_utf8(DcmItem& item);
+
+/// `text` with every byte sequence that is not valid UTF-8 replaced by U+FFFD.
+std::string valid_utf8(std::string_view text);
+
+/// "<name> (<uid>)" of a transfer syntax, e.g. "JPEG 2000 (Lossless only) (1.2.840...)".
+std::string xfer_description(E_TransferSyntax xfer);
+
+/// A file created next to its final path and renamed onto it by commit(), so readers never
+/// see a partial file; the destructor removes it when commit() was not reached.
+class TempFile {
+ public:
+  /// Creates the temporary file in target's directory (which must exist); throws
+  /// Error(internal) when it cannot.
+  explicit TempFile(std::filesystem::path target);
+  ~TempFile();
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  const std::filesystem::path& path() const { return m_temp; }
+  /// The open descriptor of the temporary file; -1 after close_fd().
+  int fd() const { return m_fd; }
+  /// Closes the descriptor, e.g. before another library rewrites the file by name.
+  void close_fd();
+  /// Flushes the file to disk and renames it onto the target; throws Error(internal).
+  void commit();
+
+ private:
+  std::filesystem::path m_target;
+  std::filesystem::path m_temp;
+  int m_fd = -1;
+  bool m_committed = false;
+};
+
+/// Writes `bytes` to `target` through a TempFile; throws Error(internal).
+void write_file_atomically(const std::filesystem::path& target, std::string_view bytes);
+
+}  // namespace wfctl::dicom::detail

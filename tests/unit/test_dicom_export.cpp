@@ -1,0 +1,256 @@
+// wfctl::dicom export_tree, de-identification and path safety.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <wfctl/dicom/dicom.hpp>
+#include <wfctl/error.hpp>
+
+#include "dicom_fixtures.hpp"
+#include "temp_dir.hpp"
+
+namespace dicom = wfctl::dicom;
+namespace fs = std::filesystem;
+using wfctl::ErrorKind;
+using wfctl::test::pydicom_file;
+using wfctl::test::read_bytes;
+using wfctl::test::TempDir;
+
+namespace {
+
+const std::string k_mr_study = "1.3.6.1.4.1.5962.1.2.4.20040826185059.5457";
+const std::string k_mr_series = "1.3.6.1.4.1.5962.1.3.4.1.20040826185059.5457";
+const std::string k_mr_sop = "1.3.6.1.4.1.5962.1.1.4.1.1.20040826185059.5457";
+
+// Collects every tag key anywhere in a DICOM JSON object, sequences included.
+void collect_keys(const wfctl::Json& object, std::vector<std::string>& keys) {
+  for (const auto& item : object.items()) {
+    keys.push_back(item.key());
+    if (item.value().value("vr", "") == "SQ" && item.value().contains("Value")) {
+      for (const auto& nested : item.value()["Value"]) collect_keys(nested, keys);
+    }
+  }
+}
+
+bool has_private_tag(const wfctl::Json& object) {
+  std::vector<std::string> keys;
+  collect_keys(object, keys);
+  return std::any_of(keys.begin(), keys.end(), [](const std::string& key) {
+    return std::stoul(key.substr(0, 4), nullptr, 16) % 2 == 1;
+  });
+}
+
+std::string first_value(const wfctl::Json& j, const std::string& key) {
+  if (!j.contains(key) || !j[key].contains("Value") || j[key]["Value"].empty()) return {};
+  const auto& v = j[key]["Value"][0];
+  if (v.is_object()) return v.value("Alphabetic", "");
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// A copy of MR_small that is another instance of the same study and series, made with
+// DCMTK's dcmodify on the copy.
+std::string second_mr_instance(const TempDir& dir) {
+  const fs::path copy = dir / "mr_second.dcm";
+  fs::copy_file(pydicom_file("MR_small.dcm"), copy);
+  const std::string command =
+      "dcmodify -nb -q -m \"(0008,0018)=1.2.826.0.1.3680043.2.1143.777\" '" + copy.string() + "'";
+  REQUIRE(std::system(command.c_str()) == 0);
+  REQUIRE(dicom::read_summary(copy.string()).sop_instance_uid == "1.2.826.0.1.3680043.2.1143.777");
+  return copy.string();
+}
+
+}  // namespace
+
+TEST_CASE("safe_path_component makes names safe on every filesystem", "[dicom]") {
+  CHECK(dicom::safe_path_component("1.2.840.113619") == "1.2.840.113619");
+  CHECK(dicom::safe_path_component("a/b\\c:d*e?f\"g<h>i|j") == "a_b_c_d_e_f_g_h_i_j");
+  CHECK(dicom::safe_path_component(std::string("tab\there\nnul") + '\0' + "x\x7f") ==
+        "tab_here_nul_x_");
+  CHECK(dicom::safe_path_component("..") == "unknown");
+  CHECK(dicom::safe_path_component(".hidden") == "hidden");
+  CHECK(dicom::safe_path_component("  . name") == "name");
+  CHECK(dicom::safe_path_component("trailing. . ") == "trailing");
+  CHECK(dicom::safe_path_component("") == "unknown");
+  CHECK(dicom::safe_path_component("   ") == "unknown");
+  CHECK(dicom::safe_path_component("CON") == "_CON");
+  CHECK(dicom::safe_path_component("nul") == "_nul");
+  CHECK(dicom::safe_path_component("com1") == "_com1");
+  CHECK(dicom::safe_path_component("LPT9.txt") == "_LPT9.txt");
+  CHECK(dicom::safe_path_component("CONSOLE") == "CONSOLE");
+  CHECK(dicom::safe_path_component("COM10") == "COM10");
+  CHECK(dicom::safe_path_component(std::string(300, 'a')).size() == 255);
+  // "é" is two bytes; a cut in the middle would leave invalid UTF-8.
+  std::string accented;
+  for (int i = 0; i < 200; ++i) accented += "\xC3\xA9";
+  const std::string cut = dicom::safe_path_component(accented);
+  CHECK(cut.size() == 254);
+  CHECK(dicom::safe_path_component(accented, 5) == "\xC3\xA9\xC3\xA9");
+}
+
+TEST_CASE("export_tree copies files into PatientID/Study/Series/Instance.dcm", "[dicom]") {
+  TempDir dir;
+  const fs::path out = dir / "export";
+  const std::vector<dicom::ExportSource> sources = {
+      {pydicom_file("MR_small.dcm"), "record 1"},
+      {pydicom_file("CT_small.dcm"), ""},
+      {pydicom_file("ExplVR_LitEndNoMeta.dcm"), "record 3"},
+  };
+  const std::vector<dicom::Exported> exported = dicom::export_tree(sources, out.string(), false);
+  REQUIRE(exported.size() == 3);
+  CHECK(exported[0].label == "record 1");
+  CHECK(exported[0].path ==
+        (out / "4MR1" / k_mr_study / k_mr_series / (k_mr_sop + ".dcm")).string());
+  CHECK(read_bytes(exported[0].path) == read_bytes(pydicom_file("MR_small.dcm")));
+  CHECK(exported[1].label == pydicom_file("CT_small.dcm"));
+  CHECK_THAT(exported[1].path, Catch::StartsWith((out / "1CT1").string() + "/"));
+  CHECK(read_bytes(exported[1].path) == read_bytes(pydicom_file("CT_small.dcm")));
+
+  // A bare data set gains a meta header and stays the same data set.
+  const std::string bare = read_bytes(exported[2].path);
+  REQUIRE(bare.size() > 132);
+  CHECK(bare.substr(128, 4) == "DICM");
+  CHECK(dicom::to_dicom_json(exported[2].path) ==
+        dicom::to_dicom_json(pydicom_file("ExplVR_LitEndNoMeta.dcm")));
+
+  // Exporting again replaces the files and leaves no temporary files.
+  CHECK(dicom::export_tree(sources, out.string(), false).size() == 3);
+  CHECK(wfctl::test::files_below(out).size() == 3);
+}
+
+TEST_CASE("export_tree rejects a non-DICOM source by its label and leaves no partial file",
+          "[dicom]") {
+  TempDir dir;
+  wfctl::test::write_bytes(dir / "notes.txt", "not DICOM at all\n");
+  wfctl::test::write_bytes(dir / "cut.dcm",
+                           read_bytes(pydicom_file("CT_small.dcm")).substr(0, 3000));
+  const fs::path out = dir / "export";
+  for (const char* bad : {"notes.txt", "cut.dcm"}) {
+    INFO(bad);
+    std::string message;
+    try {
+      dicom::export_tree(
+          {{pydicom_file("MR_small.dcm"), "record 6"}, {(dir / bad).string(), "record 7"}},
+          out.string(), true);
+      FAIL("no error");
+    } catch (const wfctl::Error& e) {
+      CHECK(e.kind() == ErrorKind::invalid_input);
+      message = e.what();
+    }
+    CHECK_THAT(message, Catch::StartsWith("record 7: "));
+    // The file exported before the bad one stays; nothing else, temporary or partial, does.
+    const auto files = wfctl::test::files_below(out);
+    for (const auto& f : files) CHECK_NOTHROW(dicom::validate(f.string()));
+    for (const auto& f : files) CHECK(f.filename().string().front() != '.');
+  }
+}
+
+TEST_CASE("export_tree with anonymize applies the basic confidentiality profile", "[dicom]") {
+  TempDir dir;
+  const std::string mr = pydicom_file("MR_small.dcm");
+  const std::string ct = pydicom_file("CT_small.dcm");
+  const std::string mr2 = second_mr_instance(dir);
+  const std::string mr_before = read_bytes(mr), ct_before = read_bytes(ct),
+                    mr2_before = read_bytes(mr2);
+  const fs::path out = dir / "anon";
+
+  const auto exported =
+      dicom::export_tree({{mr, "mr"}, {mr2, "mr2"}, {ct, "ct"}}, out.string(), true);
+  REQUIRE(exported.size() == 3);
+
+  // Sources are untouched.
+  CHECK(read_bytes(mr) == mr_before);
+  CHECK(read_bytes(mr2) == mr2_before);
+  CHECK(read_bytes(ct) == ct_before);
+
+  const dicom::Summary a = dicom::read_summary(exported[0].path);
+  const dicom::Summary b = dicom::read_summary(exported[1].path);
+  const dicom::Summary c = dicom::read_summary(exported[2].path);
+
+  // Identifiers replaced; UIDs consistently, so the two MR instances keep their study.
+  CHECK_THAT(a.patient_id, Catch::StartsWith("ANON-"));
+  CHECK(a.patient_name == a.patient_id);
+  CHECK(b.patient_id == a.patient_id);
+  CHECK(c.patient_id != a.patient_id);
+  CHECK(a.study_instance_uid != k_mr_study);
+  CHECK_THAT(a.study_instance_uid, Catch::StartsWith("2.25."));
+  CHECK(a.study_instance_uid.size() <= 64);
+  CHECK(b.study_instance_uid == a.study_instance_uid);
+  CHECK(b.series_instance_uid == a.series_instance_uid);
+  CHECK(a.series_instance_uid != k_mr_series);
+  CHECK(a.sop_instance_uid != k_mr_sop);
+  CHECK(b.sop_instance_uid != a.sop_instance_uid);
+  CHECK(c.study_instance_uid != a.study_instance_uid);
+  // What names a kind of thing stays.
+  CHECK(a.sop_class_uid == "1.2.840.10008.5.1.4.1.1.4");
+  CHECK(a.modality == "MR");
+  CHECK(a.rows == 64);
+  CHECK(a.study_date.empty());
+
+  // The paths use the new identifiers.
+  CHECK(exported[0].path == (out / a.patient_id / a.study_instance_uid / a.series_instance_uid /
+                             (a.sop_instance_uid + ".dcm"))
+                                .string());
+
+  const wfctl::Json j = dicom::to_dicom_json(exported[2].path);
+  CHECK(first_value(j, "00100030").empty());                  // PatientBirthDate
+  CHECK(first_value(j, "00080080") != "JFK IMAGING CENTER");  // InstitutionName
+  CHECK(first_value(j, "00081010") != "CT01_OC0");            // StationName
+  CHECK_FALSE(j.contains("00101002"));                        // OtherPatientIDsSequence
+  CHECK_FALSE(j.contains("00080201"));                        // TimezoneOffsetFromUTC
+  CHECK(first_value(j, "00200010").empty());                  // StudyID
+  CHECK(first_value(j, "00120062") == "YES");                 // PatientIdentityRemoved
+  CHECK_THAT(first_value(j, "00120063"),
+             Catch::Contains("Basic Application Level Confidentiality"));
+  REQUIRE(j.contains("00120064"));
+  CHECK(j["00120064"]["Value"][0]["00080100"]["Value"][0] == "113100");
+  CHECK(j["00120064"]["Value"][0]["00080102"]["Value"][0] == "DCM");
+  CHECK(first_value(j, "00080014") != "1.3.6.1.4.1.5962.3");  // InstanceCreatorUID
+  CHECK(has_private_tag(dicom::to_dicom_json(ct)));
+  CHECK_FALSE(has_private_tag(j));
+
+  // No identifying original text survives anywhere in the files, meta header included.
+  const std::string ct_out = read_bytes(exported[2].path);
+  for (const char* original : {"CompressedSamples", "1CT1", "JFK IMAGING", "ABCD1234",
+                               "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322",
+                               "1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322"}) {
+    INFO(original);
+    CHECK(ct_out.find(original) == std::string::npos);
+  }
+  const std::string mr_out = read_bytes(exported[0].path);
+  CHECK(mr_out.find(k_mr_sop) == std::string::npos);
+  CHECK(mr_out.find("4MR1") == std::string::npos);
+
+  // Pixel data is untouched, so the image is the same.
+  CHECK(dicom::render_png_bytes(exported[0].path, {}) == dicom::render_png_bytes(mr, {}));
+}
+
+TEST_CASE("anonymize removes private attributes inside sequences too", "[dicom]") {
+  TempDir dir;
+  for (const char* file : {"priv_SQ.dcm", "nested_priv_SQ.dcm"}) {
+    INFO(file);
+    REQUIRE(has_private_tag(dicom::to_dicom_json(pydicom_file(file))));
+    const auto exported =
+        dicom::export_tree({{pydicom_file(file), file}}, (dir / file).string(), true);
+    const wfctl::Json j = dicom::to_dicom_json(exported.at(0).path);
+    CHECK_FALSE(has_private_tag(j));
+    CHECK(first_value(j, "00120062") == "YES");
+  }
+}
+
+TEST_CASE("anonymize keeps compressed files compressed and decodable", "[dicom]") {
+  TempDir dir;
+  const std::string rle = pydicom_file("MR_small_RLE.dcm");
+  const auto exported = dicom::export_tree({{rle, "rle"}}, dir.path().string(), true);
+  const dicom::Summary s = dicom::read_summary(exported.at(0).path);
+  CHECK(s.transfer_syntax_uid == "1.2.840.10008.1.2.5");
+  CHECK(dicom::render_png_bytes(exported[0].path, {}) == dicom::render_png_bytes(rle, {}));
+}
+
+TEST_CASE("separate anonymized exports get separate identities", "[dicom]") {
+  TempDir dir;
+  const std::string mr = pydicom_file("MR_small.dcm");
+  const auto first = dicom::export_tree({{mr, "a"}}, (dir / "1").string(), true);
+  const auto second = dicom::export_tree({{mr, "a"}}, (dir / "2").string(), true);
+  const dicom::Summary x = dicom::read_summary(first.at(0).path);
+  const dicom::Summary y = dicom::read_summary(second.at(0).path);
+  CHECK(x.patient_id != y.patient_id);
+  CHECK(x.study_instance_uid != y.study_instance_uid);
+}
