@@ -27,7 +27,8 @@ int exit_code_for(ErrorKind kind) noexcept;
 const char* kind_name(ErrorKind kind) noexcept;
 
 /// An error with a kind, a one-line message and an optional hint line.
-class Error : public std::runtime_error {
+// Default visibility: the DICOM module throws it across the dlopen boundary.
+class __attribute__((visibility("default"))) Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, std::string message, std::string hint = {})
       : std::runtime_error(std::move(message)), m_kind(kind), m_hint(std::move(hint)) {}

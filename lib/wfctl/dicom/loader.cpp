@@ -1,0 +1,83 @@
+// The public DICOM functions of the core: each loads wfctl-dicom.so on first use and calls
+// through its table (see module_api.hpp for why DCMTK is not linked into the binary).
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+#include <wfctl/dicom/module_api.hpp>
+#include <wfctl/error.hpp>
+
+namespace wfctl::dicom {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<fs::path> candidates() {
+  std::vector<fs::path> paths;
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  // Installed: <prefix>/bin/wfctl next to <prefix>/<libdir>/wfctl/wfctl-dicom.so.
+  if (!ec) paths.push_back(exe.parent_path().parent_path() / WFCTL_DICOM_MODULE_LIBDIR / "wfctl" / "wfctl-dicom.so");
+  paths.emplace_back(WFCTL_DICOM_MODULE_BUILD);  // the build tree
+  return paths;
+}
+
+const detail::ModuleApi& load() {
+  static const detail::ModuleApi* api = nullptr;
+  static std::string failure;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (const auto& path : candidates()) {
+      std::error_code ec;
+      if (!fs::exists(path, ec)) continue;
+      void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!handle) {
+        failure = ::dlerror();
+        return;
+      }
+      auto entry = reinterpret_cast<decltype(&wfctl_dicom_module)>(::dlsym(handle, "wfctl_dicom_module"));
+      if (!entry || entry()->abi != detail::k_module_abi) {
+        failure = path.string() + " is not a compatible wfctl DICOM module";
+        return;
+      }
+      api = entry();
+      return;
+    }
+    failure = "wfctl-dicom.so not found next to the wfctl binary";
+  });
+  if (!api)
+    throw Error(ErrorKind::not_supported, "DICOM support is not available: " + failure,
+                "reinstall wfctl with its lib/wfctl/wfctl-dicom.so");
+  return *api;
+}
+
+}  // namespace
+
+Json to_json(const Summary& s) { return load().to_json(s); }
+Summary read_summary(const std::string& path) { return load().read_summary(path); }
+void validate(const std::string& path) { load().validate(path); }
+Json to_dicom_json(const std::string& path) { return load().to_dicom_json(path); }
+void render_png(const std::string& dicom_path, const std::string& png_path, const RenderOptions& o) {
+  load().render_png(dicom_path, png_path, o);
+}
+std::string render_png_bytes(const std::string& dicom_path, const RenderOptions& o) {
+  return load().render_png_bytes(dicom_path, o);
+}
+std::string safe_path_component(std::string_view text, std::size_t max_bytes) {
+  return load().safe_path_component(text, max_bytes);
+}
+std::vector<Exported> export_tree(const std::vector<ExportSource>& sources, const std::string& dir, bool anonymize) {
+  return load().export_tree(sources, dir, anonymize);
+}
+Peer parse_peer(std::string_view text) { return load().parse_peer(text); }
+void echo(const Peer& peer, const std::string& calling_aet, int timeout_seconds) {
+  load().echo(peer, calling_aet, timeout_seconds);
+}
+std::vector<SendStatus> send(const std::vector<ExportSource>& sources, const Peer& peer,
+                             const std::string& calling_aet, int timeout_seconds) {
+  return load().send(sources, peer, calling_aet, timeout_seconds);
+}
+
+}  // namespace wfctl::dicom
