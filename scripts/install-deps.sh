@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcpp-httplib-dev
   libdcmtk-dev dcmtk catch2
   python3 python3-pydicom
+  zsh fish man-db groff-base
 )
 
 missing=()

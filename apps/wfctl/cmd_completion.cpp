@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "completion_spec.hpp"
 
 namespace wfctl::cli {
 
@@ -24,6 +25,18 @@ void add_completion_commands(CLI::App& app, AppContext& ctx) {
   auto* hidden = app.add_subcommand("__commands", "List every command and option");
   hidden->group("");
   hidden->callback([&app, &ctx] { ctx.action = [&app] { list_commands(app, ""); }; });
+
+  auto shell = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("completion", "Print a completion script for bash, zsh or fish");
+  cmd->add_option("SHELL", *shell, "bash, zsh or fish")
+      ->required()
+      ->check(CLI::IsMember(
+          std::vector<std::string>(completion::k_shells.begin(), completion::k_shells.end())));
+  cmd->callback([shell, &app, &ctx] {
+    ctx.action = [shell, &app] {
+      std::cout << completion::script(completion::describe(app), *shell);
+    };
+  });
 }
 
 }  // namespace wfctl::cli
