@@ -1,0 +1,650 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <condition_variable>
+#include <cstdlib>
+#include <ctime>
+#include <exception>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <wfctl/error.hpp>
+#include <wfctl/store/local/data_lake.hpp>
+#include <wfctl/util/sha256.hpp>
+
+namespace wfctl::local {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Large enough that per-call overhead vanishes, small enough that a buffer stays in L2
+// between being filled, hashed and written.
+constexpr std::size_t k_buffer_size = std::size_t{1} << 20;
+// Dirty pages are handed to writeback every this many bytes, so that the final fsync does not
+// wait for the whole file to be written at once.
+constexpr std::uint64_t k_writeback_chunk = std::uint64_t{64} << 20;
+// A dead pid alone is not proof: a process in another pid namespace or on another host
+// sharing the lake may be mid-upload, and an upload in progress keeps its mtime fresh.
+constexpr std::int64_t k_stale_after_s = 10 * 60;
+constexpr std::size_t k_max_name_bytes = 255;
+constexpr std::size_t k_max_shown_bytes = 64;
+constexpr const char* k_temp_prefix = "upload-";
+constexpr const char* k_name_hint =
+    "a file name must be one path component: no '/', '\\' or control characters, "
+    "valid UTF-8, at most 255 bytes";
+
+// The length of the well-formed UTF-8 sequence at s[i] (no overlongs, surrogates or code
+// points past U+10FFFF) with its code point, or 0 when malformed.
+std::size_t utf8_sequence(std::string_view s, std::size_t i, char32_t& cp) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b0 = byte(i);
+  std::size_t len = 0;
+  char32_t min = 0;
+  if (b0 < 0x80) {
+    cp = b0;
+    return 1;
+  } else if ((b0 & 0xe0) == 0xc0) {
+    len = 2, min = 0x80, cp = b0 & 0x1fu;
+  } else if ((b0 & 0xf0) == 0xe0) {
+    len = 3, min = 0x800, cp = b0 & 0x0fu;
+  } else if ((b0 & 0xf8) == 0xf0) {
+    len = 4, min = 0x10000, cp = b0 & 0x07u;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3fu);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return len;
+}
+
+bool is_c1_control(char32_t cp) { return cp >= 0x80 && cp <= 0x9f; }
+
+// Why `name` is not a safe file name, or nullopt when it is.
+std::optional<std::string> unsafe_reason(std::string_view name) {
+  if (name.empty()) return "it is empty";
+  if (name == "." || name == "..") return "it names a directory, not a file";
+  if (name.size() > k_max_name_bytes) {
+    return fmt::format("it is {} bytes long (at most {})", name.size(), k_max_name_bytes);
+  }
+  for (std::size_t i = 0; i < name.size();) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c == '/') return std::string("it contains '/'");
+    if (c == '\\') return std::string("it contains '\\'");
+    if (c < 0x20 || c == 0x7f) return fmt::format("it contains the control character \\x{:02x}", c);
+    char32_t cp = 0;
+    const std::size_t len = utf8_sequence(name, i, cp);
+    if (len == 0) return "it is not valid UTF-8";
+    if (is_c1_control(cp)) {
+      return fmt::format("it contains the control character U+{:04X}", static_cast<unsigned>(cp));
+    }
+    i += len;
+  }
+  // Invisible in listings and easily lost by shells and forms.
+  if (name.front() == ' ' || name.back() == ' ') return "it begins or ends with a space";
+  return std::nullopt;
+}
+
+std::string record_folder(RecordId record) { return std::to_string(record); }
+
+// The record id a folder name stands for, when it is the canonical decimal form of one.
+std::optional<RecordId> parse_record_folder(std::string_view s) {
+  if (s.empty() || s.front() == '0') return std::nullopt;
+  RecordId id = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+  if (ec != std::errc() || end != s.data() + s.size() || id <= 0) return std::nullopt;
+  return id;
+}
+
+LakeFile to_lake_file(RecordId record, std::string name, const struct stat& st) {
+  LakeFile f;
+  f.record = record;
+  f.name = std::move(name);
+  f.size = static_cast<std::uint64_t>(st.st_size);
+  f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+               static_cast<std::int64_t>(st.st_mtim.tv_nsec);
+  f.inode = static_cast<std::uint64_t>(st.st_ino);
+  return f;
+}
+
+// The permission bits an ordinary open(O_CREAT, 0666) would give: published files must stay
+// readable by the reconstruction service as the reference's files are.
+mode_t published_mode() {
+  static const mode_t mode = [] {
+    mode_t mask = 022;
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("Umask:", 0) == 0) {
+        mask = static_cast<mode_t>(std::strtoul(line.c_str() + 6, nullptr, 8) & 0777);
+        break;
+      }
+    }
+    return static_cast<mode_t>(0666 & ~mask);
+  }();
+  return mode;
+}
+
+struct DirCloser {
+  void operator()(DIR* d) const noexcept { ::closedir(d); }
+};
+using DirStream = std::unique_ptr<DIR, DirCloser>;
+
+// A directory stream over a duplicate of `fd` (fdopendir takes ownership of its argument).
+DirStream open_dir_stream(int fd, const fs::path& path) {
+  UniqueFd dup(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (!dup) throw errno_error(errno, fmt::format("cannot read directory {}", path.string()));
+  DIR* d = ::fdopendir(dup.get());
+  if (!d) throw errno_error(errno, fmt::format("cannot read directory {}", path.string()));
+  dup.release();
+  return DirStream(d);
+}
+
+// The next entry other than "." and "..", or nullptr at the end.
+const dirent* next_entry(DIR* d, const fs::path& path) {
+  for (;;) {
+    errno = 0;
+    const dirent* e = ::readdir(d);
+    if (!e) {
+      if (errno != 0)
+        throw errno_error(errno, fmt::format("cannot read directory {}", path.string()));
+      return nullptr;
+    }
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") return e;
+  }
+}
+
+// Opens the directory `name` in `parent` without following a symlink; creates it with
+// `mode` when missing and `create`, else returns nullopt when missing.
+std::optional<UniqueFd> open_subdir(int parent, const std::string& name, const fs::path& path,
+                                    bool create, mode_t mode) {
+  for (int attempt = 0;; ++attempt) {
+    UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd) return fd;
+    const int err = errno;
+    if (err == ENOENT && attempt < 3) {
+      if (!create) return std::nullopt;
+      if (::mkdirat(parent, name.c_str(), mode) == 0) {
+        fsync_fd(parent, path.parent_path().string());
+      } else if (errno != EEXIST) {
+        throw errno_error(errno, fmt::format("cannot create directory {}", path.string()));
+      }
+      continue;
+    }
+    if (err == ENOTDIR || err == ELOOP) {
+      // With O_DIRECTORY, Linux reports a symlink as ENOTDIR: tell the two apart.
+      struct stat st {};
+      if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        throw Error(ErrorKind::permission,
+                    fmt::format("refusing to use {}: it is a symbolic link, and the data lake "
+                                "never follows one",
+                                path.string()),
+                    "replace the link with a real directory");
+      }
+      throw Error(ErrorKind::internal, fmt::format("{} is not a directory", path.string()));
+    }
+    throw errno_error(err, fmt::format("cannot open directory {}", path.string()));
+  }
+}
+
+// Fills `buf` from `source` until it is full or the source ends; returns the bytes read.
+std::size_t fill_buffer(const ReadFn& source, char* buf, std::size_t cap) {
+  // Filling the whole buffer keeps writes large even when the source trickles.
+  std::size_t fill = 0;
+  while (fill < cap) {
+    const std::size_t n = source(buf + fill, cap - fill);
+    if (n == 0) break;
+    if (n > cap - fill) {
+      throw Error(ErrorKind::internal, "a reader returned more bytes than it was asked for");
+    }
+    fill += n;
+  }
+  return fill;
+}
+
+// SHA-256 on a second thread, one buffer at a time and in order, so that hashing (about
+// 1.5 GB/s with SHA-NI, the slowest step of a copy) overlaps with reading and writing. The
+// thread starts with the first buffer handed over, so small files never pay for it.
+class BackgroundHasher {
+ public:
+  BackgroundHasher() = default;
+  BackgroundHasher(const BackgroundHasher&) = delete;
+  BackgroundHasher& operator=(const BackgroundHasher&) = delete;
+  ~BackgroundHasher() {
+    if (!m_thread.joinable()) return;
+    {
+      std::lock_guard lock(m_mutex);
+      m_stop = true;
+    }
+    m_cv.notify_all();
+    m_thread.join();  // finishes the buffer in hand: its owner outlives this object
+  }
+
+  /// Waits for the previous buffer, then hashes `data` in the background; the caller must
+  /// not change it until the next call of submit, update or hex_digest.
+  void submit(const char* data, std::size_t n) {
+    wait();
+    if (!m_thread.joinable()) m_thread = std::thread([this] { run(); });
+    {
+      std::lock_guard lock(m_mutex);
+      m_data = data;
+      m_size = n;
+      m_busy = true;
+    }
+    m_cv.notify_all();
+  }
+  /// Waits for the previous buffer, then hashes `data` on the calling thread.
+  void update(const char* data, std::size_t n) {
+    wait();
+    m_hash.update(data, n);
+  }
+  std::string hex_digest() {
+    wait();
+    return m_hash.hex_digest();
+  }
+
+ private:
+  void wait() {
+    std::unique_lock lock(m_mutex);
+    m_cv.wait(lock, [this] { return !m_busy; });
+    if (m_error) std::rethrow_exception(std::exchange(m_error, nullptr));
+  }
+  void run() {
+    std::unique_lock lock(m_mutex);
+    for (;;) {
+      m_cv.wait(lock, [this] { return m_busy || m_stop; });
+      if (!m_busy) return;
+      lock.unlock();
+      std::exception_ptr error;
+      try {
+        m_hash.update(m_data, m_size);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      m_error = error;
+      m_busy = false;
+      m_cv.notify_all();
+    }
+  }
+
+  Sha256 m_hash;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  const char* m_data = nullptr;
+  std::size_t m_size = 0;
+  bool m_busy = false;
+  bool m_stop = false;
+  std::exception_ptr m_error;
+  std::thread m_thread;
+};
+
+// Copies `source` to `fd`; returns the byte count and the SHA-256. Two buffers alternate:
+// one is hashed in the background while this thread writes it and fills the other. The
+// source is only ever called from this thread.
+std::pair<std::uint64_t, std::string> copy_and_hash(const ReadFn& source, int fd,
+                                                    const std::string& label) {
+  std::unique_ptr<char[]> bufs[2] = {std::make_unique_for_overwrite<char[]>(k_buffer_size),
+                                     std::make_unique_for_overwrite<char[]>(k_buffer_size)};
+  // Declared after the buffers, so destroyed (and joined) before them on an exception.
+  BackgroundHasher hash;
+  std::uint64_t total = 0;
+  std::uint64_t writeback_from = 0;
+  for (int i = 0;; i ^= 1) {
+    // This buffer was last submitted two rounds ago; the previous round's submit waited for
+    // it to be hashed.
+    char* buf = bufs[i].get();
+    const std::size_t fill = fill_buffer(source, buf, k_buffer_size);
+    if (fill == k_buffer_size) {
+      hash.submit(buf, fill);
+    } else {
+      hash.update(buf, fill);  // the last (or only) piece
+    }
+    write_all(fd, buf, fill, label);
+    total += fill;
+    if (total - writeback_from >= k_writeback_chunk) {
+      // Only a hint (a failure here resurfaces at fsync), so the result is ignored.
+      (void)::sync_file_range(fd, static_cast<off_t>(writeback_from),
+                              static_cast<off_t>(total - writeback_from), SYNC_FILE_RANGE_WRITE);
+      writeback_from = total;
+    }
+    if (fill < k_buffer_size) break;
+  }
+  return {total, hash.hex_digest()};
+}
+
+}  // namespace
+
+std::string escape_name(std::string_view name) {
+  std::string out;
+  std::size_t i = 0;
+  const auto hex = [&](std::size_t from, std::size_t n) {
+    for (std::size_t k = from; k < from + n; ++k) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(name[k]));
+    }
+  };
+  while (i < name.size() && out.size() < k_max_shown_bytes) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    char32_t cp = 0;
+    const std::size_t len = utf8_sequence(name, i, cp);
+    if (len == 0) {
+      hex(i, 1);
+      i += 1;
+    } else if (c < 0x20 || c == 0x7f || c == '\\' || is_c1_control(cp)) {
+      hex(i, len);
+      i += len;
+    } else {
+      out.append(name.substr(i, len));
+      i += len;
+    }
+  }
+  if (i < name.size()) out += "...";
+  return out;
+}
+
+// ---- StagedFile ------------------------------------------------------------------------
+
+StagedFile::StagedFile(StagedFile&& other) noexcept
+    : m_dir(std::move(other.m_dir)),
+      m_name(std::exchange(other.m_name, {})),
+      m_path(std::exchange(other.m_path, {})),
+      m_size(other.m_size),
+      m_sha256(std::move(other.m_sha256)) {}
+
+StagedFile& StagedFile::operator=(StagedFile&& other) noexcept {
+  if (this != &other) {
+    discard();
+    m_dir = std::move(other.m_dir);
+    m_name = std::exchange(other.m_name, {});
+    m_path = std::exchange(other.m_path, {});
+    m_size = other.m_size;
+    m_sha256 = std::move(other.m_sha256);
+  }
+  return *this;
+}
+
+StagedFile::~StagedFile() { discard(); }
+
+void StagedFile::discard() noexcept {
+  if (m_dir && !m_name.empty()) ::unlinkat(m_dir.get(), m_name.c_str(), 0);
+  m_name.clear();
+  m_path.clear();
+  m_dir.reset();
+}
+
+// ---- DataLake --------------------------------------------------------------------------
+
+DataLake::DataLake(fs::path root) : m_root(std::move(root)) {}
+
+void DataLake::check_name(std::string_view name) {
+  if (auto why = unsafe_reason(name)) {
+    throw Error(ErrorKind::invalid_input,
+                fmt::format("unsafe file name '{}': {}", escape_name(name), *why), k_name_hint);
+  }
+}
+
+void DataLake::check_record(RecordId record) {
+  if (record <= 0) {
+    throw Error(ErrorKind::invalid_input,
+                fmt::format("invalid record id {}: record ids are positive integers", record));
+  }
+}
+
+namespace {
+
+// The root directory; created when `create`, else nullopt when missing.
+std::optional<UniqueFd> open_root(const fs::path& root, bool create) {
+  if (create) {
+    std::error_code ec;
+    fs::create_directories(root, ec);
+    if (ec) throw errno_error(ec.value(), fmt::format("cannot create directory {}", root.string()));
+  }
+  UniqueFd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd) return fd;
+  if (errno == ENOENT && !create) return std::nullopt;
+  throw errno_error(errno, fmt::format("cannot open directory {}", root.string()));
+}
+
+// records/{record} under `root`, or nullopt when missing and !create.
+std::optional<UniqueFd> open_record_dir(const fs::path& root, RecordId record, bool create) {
+  auto root_fd = open_root(root, create);
+  if (!root_fd) return std::nullopt;
+  auto records = open_subdir(root_fd->get(), "records", root / "records", create, 0777);
+  if (!records) return std::nullopt;
+  const std::string folder = record_folder(record);
+  return open_subdir(records->get(), folder, root / "records" / folder, create, 0777);
+}
+
+}  // namespace
+
+StagedFile DataLake::stage(const ReadFn& source) {
+  auto root_fd = open_root(m_root, true);
+  auto tmp = open_subdir(root_fd->get(), "tmp", m_root / "tmp", true, 0700);
+  std::call_once(m_swept, [&] { remove_stale_temp_files(tmp->get()); });
+
+  StagedFile staged;
+  UniqueFd fd;
+  std::string name;
+  for (int attempt = 0; !fd; ++attempt) {
+    name = fmt::format("{}{}-{}", k_temp_prefix, ::getpid(), random_hex(8));
+    fd.reset(::openat(tmp->get(), name.c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd && (errno != EEXIST || attempt > 10)) {
+      throw errno_error(errno, fmt::format("cannot create {}", (m_root / "tmp" / name).string()));
+    }
+  }
+  // From here on the destructor of `staged` removes the file whatever goes wrong.
+  staged.m_dir = std::move(*tmp);
+  staged.m_name = name;
+  staged.m_path = m_root / "tmp" / name;
+  const std::string label = staged.m_path.string();
+
+  const auto [size, digest] = copy_and_hash(source, fd.get(), label);
+  if (::fchmod(fd.get(), published_mode()) != 0) {
+    throw errno_error(errno, fmt::format("cannot set permissions of {}", label));
+  }
+  fsync_fd(fd.get(), label);
+  staged.m_size = size;
+  staged.m_sha256 = digest;
+  return staged;
+}
+
+LakeFile DataLake::publish(StagedFile& staged, RecordId record, const std::string& name,
+                           bool force) {
+  check_record(record);
+  check_name(name);
+  if (!staged.m_dir || staged.m_name.empty()) {
+    throw Error(ErrorKind::internal, "cannot publish a file that is no longer staged");
+  }
+  const std::string rel = fmt::format("records/{}/{}", record, escape_name(name));
+  const fs::path target = m_root / "records" / record_folder(record) / name;
+  auto dir = open_record_dir(m_root, record, true);
+
+  // The stat of the staged inode describes exactly what we publish, even if another writer
+  // replaces the target right after the rename.
+  struct stat st {};
+  if (::fstatat(staged.m_dir.get(), staged.m_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    throw errno_error(errno, fmt::format("cannot stat {}", staged.m_path.string()));
+  }
+  const auto conflict = [&] {
+    return Error(ErrorKind::conflict, fmt::format("{} already exists", rel),
+                 "use --force to replace it");
+  };
+  const int from = staged.m_dir.get();
+  const char* from_name = staged.m_name.c_str();
+  const int to = dir->get();
+  if (force) {
+    if (::renameat(from, from_name, to, name.c_str()) != 0) {
+      throw errno_error(
+          errno, fmt::format("cannot move {} to {}", staged.m_path.string(), target.string()));
+    }
+  } else if (::renameat2(from, from_name, to, name.c_str(), RENAME_NOREPLACE) != 0) {
+    const int err = errno;
+    if (err == EEXIST) throw conflict();
+    if (err != EINVAL && err != ENOSYS && err != EOPNOTSUPP) {
+      throw errno_error(
+          err, fmt::format("cannot move {} to {}", staged.m_path.string(), target.string()));
+    }
+    // File systems without RENAME_NOREPLACE: link() refuses an existing name just as well.
+    if (::linkat(from, from_name, to, name.c_str(), 0) != 0) {
+      if (errno == EEXIST) throw conflict();
+      throw errno_error(
+          errno, fmt::format("cannot link {} to {}", staged.m_path.string(), target.string()));
+    }
+    // A leftover second name would only be swept later as a stale temporary file.
+    (void)::unlinkat(from, from_name, 0);
+  }
+  staged.m_name.clear();
+  staged.discard();
+  fsync_fd(to, target.parent_path().string());
+  return to_lake_file(record, name, st);
+}
+
+std::optional<LakeFile> DataLake::stat(RecordId record, const std::string& name) const {
+  check_record(record);
+  check_name(name);
+  auto dir = open_record_dir(m_root, record, false);
+  if (!dir) return std::nullopt;
+  struct stat st {};
+  if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw errno_error(errno,
+                      fmt::format("cannot stat {}",
+                                  (m_root / "records" / record_folder(record) / name).string()));
+  }
+  if (!S_ISREG(st.st_mode)) return std::nullopt;
+  return to_lake_file(record, name, st);
+}
+
+namespace {
+
+void scan_record(int dir, RecordId record, const fs::path& path, std::vector<LakeFile>& out) {
+  auto stream = open_dir_stream(dir, path);
+  while (const dirent* e = next_entry(stream.get(), path)) {
+    const std::string_view name = e->d_name;
+    if (unsafe_reason(name)) continue;
+    struct stat st {};
+    if (::fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed while we were listing
+      throw errno_error(errno, fmt::format("cannot stat {}", (path / e->d_name).string()));
+    }
+    if (S_ISREG(st.st_mode)) out.push_back(to_lake_file(record, std::string(name), st));
+  }
+}
+
+}  // namespace
+
+std::vector<LakeFile> DataLake::scan(std::optional<RecordId> record) const {
+  std::vector<LakeFile> out;
+  const fs::path records_path = m_root / "records";
+  if (record) {
+    check_record(*record);
+    if (auto dir = open_record_dir(m_root, *record, false)) {
+      scan_record(dir->get(), *record, records_path / record_folder(*record), out);
+    }
+  } else {
+    auto root_fd = open_root(m_root, false);
+    if (!root_fd) return out;
+    auto records = open_subdir(root_fd->get(), "records", records_path, false, 0);
+    if (!records) return out;
+    auto stream = open_dir_stream(records->get(), records_path);
+    while (const dirent* e = next_entry(stream.get(), records_path)) {
+      const auto id = parse_record_folder(e->d_name);
+      if (!id) continue;
+      // O_NOFOLLOW|O_DIRECTORY turns symlinks and plain files into ENOTDIR/ELOOP: skip them.
+      UniqueFd dir(
+          ::openat(records->get(), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!dir) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue;
+        throw errno_error(
+            errno, fmt::format("cannot open directory {}", (records_path / e->d_name).string()));
+      }
+      scan_record(dir.get(), *id, records_path / e->d_name, out);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const LakeFile& a, const LakeFile& b) {
+    return a.record != b.record ? a.record < b.record : a.name < b.name;
+  });
+  return out;
+}
+
+std::optional<std::pair<UniqueFd, LakeFile>> DataLake::open(RecordId record,
+                                                            const std::string& name) const {
+  check_record(record);
+  check_name(name);
+  auto dir = open_record_dir(m_root, record, false);
+  if (!dir) return std::nullopt;
+  const fs::path path = m_root / "records" / record_folder(record) / name;
+  // O_NONBLOCK so that a FIFO planted in the lake cannot hang us before the type check.
+  UniqueFd fd(::openat(dir->get(), name.c_str(),
+                       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT || errno == ELOOP) return std::nullopt;
+    throw errno_error(errno, fmt::format("cannot open {}", path.string()));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    throw errno_error(errno, fmt::format("cannot stat {}", path.string()));
+  }
+  if (!S_ISREG(st.st_mode)) return std::nullopt;
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    throw errno_error(errno, fmt::format("cannot open {}", path.string()));
+  }
+  (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  LakeFile file = to_lake_file(record, name, st);
+  return std::make_pair(std::move(fd), std::move(file));
+}
+
+bool DataLake::remove(RecordId record, const std::string& name) {
+  check_record(record);
+  check_name(name);
+  auto dir = open_record_dir(m_root, record, false);
+  if (!dir) return false;
+  const fs::path path = m_root / "records" / record_folder(record) / name;
+  if (::unlinkat(dir->get(), name.c_str(), 0) != 0) {
+    if (errno == ENOENT) return false;
+    throw errno_error(errno, fmt::format("cannot remove {}", path.string()));
+  }
+  fsync_fd(dir->get(), path.parent_path().string());
+  return true;
+}
+
+void DataLake::remove_stale_temp_files(int tmp_dir) noexcept {
+  try {
+    const fs::path tmp_path = m_root / "tmp";
+    auto stream = open_dir_stream(tmp_dir, tmp_path);
+    const std::time_t now = std::time(nullptr);
+    const std::string_view prefix = k_temp_prefix;
+    while (const dirent* e = next_entry(stream.get(), tmp_path)) {
+      std::string_view n = e->d_name;
+      if (n.substr(0, prefix.size()) != prefix) continue;
+      n.remove_prefix(prefix.size());
+      pid_t pid = 0;
+      auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), pid);
+      if (ec != std::errc() || end == n.data() + n.size() || *end != '-' || pid <= 0) continue;
+      if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+      struct stat st {};
+      if (::fstatat(tmp_dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (!S_ISREG(st.st_mode) || now - st.st_mtime < k_stale_after_s) continue;
+      ::unlinkat(tmp_dir, e->d_name, 0);
+    }
+  } catch (...) {
+    // Sweeping is housekeeping: an unreadable tmp/ must not fail the upload itself.
+  }
+}
+
+}  // namespace wfctl::local

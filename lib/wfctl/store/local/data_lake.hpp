@@ -1,0 +1,129 @@
+#pragma once
+// The data-lake folder of the local store: records/{record_id}/{name} holds a record's files
+// (the ScanHub layout, which an external reconstruction service also writes into), tmp/ holds
+// uploads in progress. Only the file system lives here; metadata rows are the caller's.
+//
+// Nothing is ever written outside records/{id}/ and tmp/: every step below the root is
+// opened with openat(O_NOFOLLOW), so a symlinked records/, records/{id} or tmp/ is refused
+// with Error(permission) instead of followed. The root itself may be a symlink (the user
+// chose it).
+//
+// Name rules, beyond what the file system needs: names travel through JSON, HTTP headers and
+// terminals, so invalid UTF-8 and C1 controls are refused as well as ASCII controls, and a
+// leading or trailing space (invisible in a listing) too. Other Unicode is accepted as is
+// (no normalisation). Percent signs are literal: "%2e%2e" is a file, not a traversal.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+#include <wfctl/model/result.hpp>
+#include <wfctl/util/fs.hpp>
+#include <wfctl/util/io.hpp>
+
+namespace wfctl::local {
+
+/// One regular file of the lake, as stat() saw it.
+struct LakeFile {
+  RecordId record = 0;
+  std::string name;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint64_t inode = 0;
+};
+
+/// A complete, fsynced temporary file under <root>/tmp/; removed on destruction unless it
+/// was published.
+class StagedFile {
+ public:
+  StagedFile(StagedFile&& other) noexcept;
+  StagedFile& operator=(StagedFile&& other) noexcept;
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+  ~StagedFile();
+
+  /// The temporary file's path (for a verification step before publishing); empty once
+  /// published.
+  const std::filesystem::path& path() const { return m_path; }
+  /// The number of bytes staged.
+  std::uint64_t size() const { return m_size; }
+  /// The lower-case hex SHA-256 of the staged bytes.
+  const std::string& sha256() const { return m_sha256; }
+
+ private:
+  friend class DataLake;
+  StagedFile() = default;
+  void discard() noexcept;
+
+  UniqueFd m_dir;      // <root>/tmp, so that removal and publish never re-resolve the path
+  std::string m_name;  // the entry in m_dir; empty once published or discarded
+  std::filesystem::path m_path;
+  std::uint64_t m_size = 0;
+  std::string m_sha256;
+};
+
+/// The data-lake folder under one root directory, created on first write. Safe to use from
+/// several threads and processes at once.
+class DataLake {
+ public:
+  explicit DataLake(std::filesystem::path root);
+  DataLake(const DataLake&) = delete;
+  DataLake& operator=(const DataLake&) = delete;
+
+  /// Throws Error(invalid_input, "unsafe file name '...': <why>") unless `name` is one safe
+  /// path component: not empty, ".", or ".."; no '/', '\\', ASCII or C1 control character;
+  /// valid UTF-8; at most 255 bytes; no leading or trailing space.
+  static void check_name(std::string_view name);
+  /// Throws Error(invalid_input) unless `record` is in 1..INT64_MAX.
+  static void check_record(RecordId record);
+
+  /// Streams `source` into a new temporary file under tmp/, hashing as it writes, and
+  /// fsyncs it; returns it staged. Throws what `source` throws, or Error for I/O failures;
+  /// nothing is left behind on failure. Also removes temporary files of dead processes
+  /// (once per DataLake).
+  StagedFile stage(const ReadFn& source);
+
+  /// Moves `staged` to records/{record}/{name} atomically (readers see the wholly old or
+  /// wholly new file) and fsyncs the folder; returns the published file's stat. Throws
+  /// Error(conflict) when the file exists and !force, Error(invalid_input) for a bad name
+  /// or record id, Error(permission) when records/{record} is a symlink.
+  LakeFile publish(StagedFile& staged, RecordId record, const std::string& name, bool force);
+
+  /// The stat of records/{record}/{name}, or nullopt when it is absent or not a regular
+  /// file. Throws Error(invalid_input) for a bad name or record id.
+  std::optional<LakeFile> stat(RecordId record, const std::string& name) const;
+
+  /// Every regular file of one record (or of all records), sorted by record then name.
+  /// Folders that are not canonical record ids ("7", not "007"), names that fail check_name,
+  /// symlinks and anything else that is not a regular file are skipped; empty when nothing is
+  /// stored. Throws Error(permission) when records/ or the one named record folder is a
+  /// symlink.
+  std::vector<LakeFile> scan(std::optional<RecordId> record) const;
+
+  /// Opens records/{record}/{name} for reading without following a symlink; returns the
+  /// descriptor and the fstat of that very descriptor, or nullopt when it is absent or not a
+  /// regular file.
+  std::optional<std::pair<UniqueFd, LakeFile>> open(RecordId record, const std::string& name) const;
+
+  /// Removes records/{record}/{name}; returns false when it was absent.
+  bool remove(RecordId record, const std::string& name);
+
+  /// The root directory given at construction.
+  const std::filesystem::path& root() const { return m_root; }
+
+ private:
+  void remove_stale_temp_files(int tmp_dir) noexcept;
+
+  std::filesystem::path m_root;
+  std::once_flag m_swept;
+};
+
+/// `name` for messages: control characters, invalid UTF-8 and backslashes as \xNN, cut
+/// after 64 bytes with "...".
+std::string escape_name(std::string_view name);
+
+}  // namespace wfctl::local

@@ -1,0 +1,155 @@
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <system_error>
+#include <wfctl/util/fs.hpp>
+
+namespace wfctl {
+
+namespace fs = std::filesystem;
+
+void UniqueFd::reset(int fd) noexcept {
+  if (m_fd >= 0) ::close(m_fd);
+  m_fd = fd;
+}
+
+ErrorKind error_kind_for_errno(int err) noexcept {
+  switch (err) {
+    case ENOENT:
+      return ErrorKind::not_found;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return ErrorKind::permission;
+    case ENOSPC:
+    case EDQUOT:
+    case EIO:
+      return ErrorKind::unavailable;
+    default:
+      return ErrorKind::internal;
+  }
+}
+
+Error errno_error(int err, std::string_view what) {
+  return Error(error_kind_for_errno(err), fmt::format("{}: {}", what, std::strerror(err)));
+}
+
+namespace {
+
+std::string label(int fd, std::string_view what) {
+  return what.empty() ? fmt::format("fd {}", fd) : std::string(what);
+}
+
+}  // namespace
+
+std::string random_hex(std::size_t bytes) {
+  unsigned char buf[16];
+  if (bytes > sizeof buf) bytes = sizeof buf;
+  std::size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = ::getrandom(buf + got, bytes - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw errno_error(errno, "cannot get random bytes for a temporary file name");
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  std::string out;
+  for (std::size_t i = 0; i < bytes; ++i) out += fmt::format("{:02x}", buf[i]);
+  return out;
+}
+
+void fsync_fd(int fd, std::string_view what) {
+  while (::fsync(fd) != 0) {
+    if (errno != EINTR) throw errno_error(errno, fmt::format("cannot fsync {}", label(fd, what)));
+  }
+}
+
+void fsync_dir(const fs::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw errno_error(errno, fmt::format("cannot open directory {}", dir.string()));
+  fsync_fd(fd.get(), dir.string());
+}
+
+void write_all(int fd, const void* data, std::size_t n, std::string_view what) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw errno_error(errno, fmt::format("cannot write {}", label(fd, what)));
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+std::size_t read_some(int fd, void* buf, std::size_t cap, std::string_view what) {
+  for (;;) {
+    ssize_t r = ::read(fd, buf, cap);
+    if (r >= 0) return static_cast<std::size_t>(r);
+    if (errno != EINTR) throw errno_error(errno, fmt::format("cannot read {}", label(fd, what)));
+  }
+}
+
+ReadFn fd_reader(int fd, std::string what) {
+  // Doubles the kernel's read-ahead for files; fails harmlessly (ESPIPE) on pipes.
+  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return [fd, what = std::move(what)](char* buf, std::size_t cap) {
+    return read_some(fd, buf, cap, what);
+  };
+}
+
+WriteFn fd_writer(int fd, std::string what) {
+  return [fd, what = std::move(what)](const char* data, std::size_t n) {
+    write_all(fd, data, n, what);
+  };
+}
+
+void write_file_atomic(const fs::path& path, std::string_view content, fs::perms perms) {
+  fs::path target = path;
+  std::error_code ec;
+  if (fs::is_symlink(path, ec)) {
+    // Replacing the link itself would silently detach a dotfile kept elsewhere.
+    target = fs::weakly_canonical(path, ec);
+    if (ec) throw errno_error(ec.value(), fmt::format("cannot resolve {}", path.string()));
+  }
+  fs::path dir = target.parent_path();
+  if (dir.empty()) dir = ".";
+  fs::create_directories(dir, ec);
+  if (ec) throw errno_error(ec.value(), fmt::format("cannot create directory {}", dir.string()));
+
+  const auto mode = static_cast<mode_t>(perms & fs::perms::mask);
+  fs::path temp;
+  UniqueFd fd;
+  for (int attempt = 0; !fd; ++attempt) {
+    temp =
+        dir / fmt::format(".{}.tmp-{}-{}", target.filename().string(), ::getpid(), random_hex(6));
+    fd.reset(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+    if (!fd && (errno != EEXIST || attempt > 10)) {
+      throw errno_error(errno, fmt::format("cannot create {}", temp.string()));
+    }
+  }
+  try {
+    write_all(fd.get(), content.data(), content.size(), temp.string());
+    fsync_fd(fd.get(), temp.string());
+    fd.reset();
+    if (::rename(temp.c_str(), target.c_str()) != 0) {
+      throw errno_error(errno,
+                        fmt::format("cannot rename {} to {}", temp.string(), target.string()));
+    }
+  } catch (...) {
+    ::unlink(temp.c_str());
+    throw;
+  }
+  fsync_dir(dir);
+}
+
+}  // namespace wfctl

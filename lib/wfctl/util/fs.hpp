@@ -1,0 +1,84 @@
+#pragma once
+// POSIX file helpers: an owning descriptor, EINTR-safe reads and writes, durable atomic
+// replacement. Every failure is a wfctl::Error whose message names the file and the errno.
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <wfctl/error.hpp>
+#include <wfctl/util/io.hpp>
+
+namespace wfctl {
+
+/// An owned file descriptor, closed on destruction (close errors are ignored there: data
+/// that must be durable is fsynced explicitly before).
+class UniqueFd {
+ public:
+  UniqueFd() noexcept = default;
+  explicit UniqueFd(int fd) noexcept : m_fd(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : m_fd(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) reset(other.release());
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  /// The descriptor, or -1 when empty.
+  int get() const noexcept { return m_fd; }
+  explicit operator bool() const noexcept { return m_fd >= 0; }
+  /// Gives up ownership; returns the descriptor (-1 when empty).
+  int release() noexcept {
+    int fd = m_fd;
+    m_fd = -1;
+    return fd;
+  }
+  /// Closes the current descriptor (if any) and owns `fd` instead.
+  void reset(int fd = -1) noexcept;
+
+ private:
+  int m_fd = -1;
+};
+
+/// The error kind for an errno value: ENOENT not_found; EACCES, EPERM, EROFS permission;
+/// ENOSPC, EDQUOT, EIO unavailable; anything else internal.
+ErrorKind error_kind_for_errno(int err) noexcept;
+
+/// An Error of the kind for `err` with the message "<what>: <strerror(err)>".
+Error errno_error(int err, std::string_view what);
+
+/// `bytes` (at most 16) random bytes from getrandom() as lower-case hex, for unique temporary
+/// file names; throws Error.
+std::string random_hex(std::size_t bytes);
+
+/// Flushes `fd`'s data and metadata to disk, retrying on EINTR; throws Error naming `what`.
+void fsync_fd(int fd, std::string_view what);
+
+/// Flushes a directory's entries to disk (after a create, rename or unlink in it); throws
+/// Error.
+void fsync_dir(const std::filesystem::path& dir);
+
+/// Writes all `n` bytes, retrying on EINTR and short writes; throws Error naming `what`
+/// (the file, or "fd N" when empty).
+void write_all(int fd, const void* data, std::size_t n, std::string_view what = {});
+
+/// Reads up to `cap` bytes, retrying on EINTR; returns 0 only at end of file; throws Error
+/// naming `what` (the file, or "fd N" when empty).
+std::size_t read_some(int fd, void* buf, std::size_t cap, std::string_view what = {});
+
+/// A ReadFn over `fd` (not owned; hinted as sequential); errors name `what`.
+ReadFn fd_reader(int fd, std::string what = {});
+
+/// A WriteFn over `fd` (not owned); errors name `what`.
+WriteFn fd_writer(int fd, std::string what = {});
+
+/// Replaces `path` with `content` so that a reader or a crash sees the old or the new file,
+/// never a mix: a temporary file in the same directory, fsync, rename, fsync of the directory.
+/// Missing parent directories are created; a symlink at `path` is written through (its
+/// target is replaced, the link kept). Throws Error; on failure the old file is untouched.
+void write_file_atomic(const std::filesystem::path& path, std::string_view content,
+                       std::filesystem::perms perms = std::filesystem::perms::owner_read |
+                                                      std::filesystem::perms::owner_write);
+
+}  // namespace wfctl
