@@ -1,0 +1,70 @@
+"""End-to-end: config file, contexts and precedence as the binary sees them."""
+import os
+
+from harness import WfctlTestCase
+
+
+class ConfigTest(WfctlTestCase):
+    def config_path(self):
+        return os.path.join(self.tmp, "config", "wfctl", "config.yaml")
+
+    def test_set_use_and_view_contexts(self):
+        a = os.path.join(self.tmp, "store-a")
+        b = os.path.join(self.tmp, "store-b")
+        r = self.run_wfctl("config", "set-context", "a", "--store", a, "--output", "name", "--use")
+        self.assertEqual((r.code, r.out), (0, b""), r)
+        self.assertIn('context "a" created', r.errtext)
+        self.assertEqual(self.run_wfctl("config", "set-context", "b", "--store", b).code, 0)
+        self.assertTrue(os.path.exists(self.config_path()))
+        self.assertEqual(self.ok("config", "current-context").text, "a\n")
+        self.assertEqual(self.ok("config", "get-contexts", "-o", "name").text, "a\nb\n")
+        rows = self.ok("config", "get-contexts", "-o", "table").text.splitlines()
+        self.assertEqual(rows[0].split(), ["CURRENT", "NAME", "STORE", "OUTPUT"])
+        self.assertTrue(rows[1].startswith("*"))
+
+        # the context's store and output apply
+        self.assertEqual(self.ok("create", "-f", "-", "--name", "n", "--version", "1", input="{}").text, "1\n")
+        self.assertTrue(os.path.exists(os.path.join(a, "wfctl.db")))
+        self.assertFalse(os.path.exists(self.store))
+
+        view = self.ok("config", "view", "-o", "json").json()
+        self.assertEqual(view["store"], {"value": a, "origin": "context",
+                                         "source": f"context a ({self.config_path()})"})
+        self.assertEqual(view["output"], {"value": "json", "origin": "flag", "source": "--output"})
+        self.assertEqual(self.ok("config", "view", "--no-headers").text.splitlines()[3].split()[:2], ["output", "name"])
+
+        # precedence, row by row, through the binary
+        view = self.ok("config", "view", "-o", "json", env={"WFCTL_STORE": b}).json()
+        self.assertEqual((view["store"]["value"], view["store"]["origin"]), (b, "env"))
+        view = self.ok("--store", "/x", "config", "view", "-o", "json", env={"WFCTL_STORE": b}).json()
+        self.assertEqual((view["store"]["value"], view["store"]["origin"]), ("/x", "flag"))
+        view = self.ok("config", "view", "-o", "json", "--context", "b").json()
+        self.assertEqual(view["store"]["value"], b)
+        rows = {l.split()[0]: l.split()[1:] for l in self.ok("config", "view", "--context", "b").text.splitlines()}
+        self.assertEqual(rows["output"], ["table", "default"])
+
+        r = self.run_wfctl("config", "use-context", "b")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(self.ok("config", "current-context").text, "b\n")
+        self.fails(3, "config", "use-context", "nope")
+        self.fails(2, "--context", "nope", "list")
+        self.fails(2, "config", "set-context", "c", "--output", "xml")
+
+    def test_malformed_config_names_file_and_line(self):
+        path = self.config_path()
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            f.write("current-context: a\ncontexts:\n  a:\n    store: /s\n    colour: red\n")
+        r = self.fails(2, "list")
+        self.assertIn(f"{path}:5:5: unknown key 'colour'", r.errtext)
+        with open(path, "w") as f:
+            f.write("contexts: {a: [\n")
+        r = self.fails(2, "list")
+        self.assertIn(f"{path}:", r.errtext)
+        alt = self.write("alt.yaml", "contexts:\n  z:\n    store: " + os.path.join(self.tmp, "z") + "\n")
+        self.assertEqual(self.ok("--config", alt, "--context", "z", "list", "-o", "json").text, "[]\n")
+        self.assertEqual(self.ok("list", "-o", "json", env={"WFCTL_CONFIG": alt}).text, "[]\n")
+
+    def test_no_current_context(self):
+        self.fails(3, "config", "current-context")
+        self.assertEqual(self.ok("config", "get-contexts").text, "")

@@ -1,0 +1,27 @@
+"""cmake --install puts the binary, its DICOM module, the man page and the completions where
+Debian expects them, and the installed binary finds its module."""
+import os
+import subprocess
+import unittest
+
+from harness import PYDICOM_FILES, WFCTL, WfctlTestCase
+
+
+class InstallTest(WfctlTestCase):
+    def test_install_layout_and_installed_binary(self):
+        build_dir = os.environ.get("WFCTL_BUILD_DIR")
+        if not build_dir:
+            self.fail("WFCTL_BUILD_DIR is not set (ctest sets it)")
+        prefix = os.path.join(self.tmp, "prefix")
+        r = subprocess.run(["cmake", "--install", build_dir, "--prefix", prefix], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        libdir = subprocess.run(["cmake", "-L", "-N", build_dir], capture_output=True, text=True).stdout
+        libdir = next((l.split("=", 1)[1] for l in libdir.splitlines() if l.startswith("CMAKE_INSTALL_LIBDIR")), "lib")
+        for rel in ("bin/wfctl", "share/man/man1/wfctl.1", "share/bash-completion/completions/wfctl",
+                    "share/zsh/vendor-completions/_wfctl", "share/fish/vendor_completions.d/wfctl.fish",
+                    f"{libdir}/wfctl/wfctl-dicom.so", "share/doc/wfctl/examples/cartesian-reco.json"):
+            self.assertTrue(os.path.isfile(os.path.join(prefix, rel)), rel)
+        installed = os.path.join(prefix, "bin", "wfctl")
+        mr = os.path.join(PYDICOM_FILES, "MR_small.dcm")
+        r = subprocess.run([installed, "result", "info", mr, "-o", "json"], capture_output=True, env=self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
