@@ -77,6 +77,7 @@ void add_list(CLI::App& app, AppContext& ctx) {
       auto q = o->query;
       // Tables and names never show definitions: do not read or parse them.
       q.with_definition = !o->meta && (out.format == output::Format::json || out.format == output::Format::yaml);
+      q.raw_definitions = out.format == output::Format::json;  // printed as stored, not re-parsed
       output::print_workflows(std::cout, ctx.store().list_workflows(q), out, o->meta);
     };
   });

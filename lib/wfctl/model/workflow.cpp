@@ -30,7 +30,7 @@ Json to_json(const Workflow& w, bool with_definition) {
   j["id"] = w.id;
   j["datetime_created"] = w.datetime_created;
   j["datetime_updated"] = optional_text(w.datetime_updated);
-  if (with_definition) j["definition"] = w.definition;
+  if (with_definition) j["definition"] = w.raw_definition.empty() ? w.definition : Json::parse(w.raw_definition);
   return j;
 }
 

@@ -39,11 +39,14 @@ struct Workflow {
   std::string datetime_created;                  // naive ISO-8601 UTC, microseconds
   std::optional<std::string> datetime_updated;   // null until the first update
   Json definition;
+  /// The definition as compact JSON text, set instead of `definition` when a store listed it
+  /// unparsed (ListQuery::raw_definitions): printing 100 000 of them then costs no parsing.
+  std::string raw_definition;
 };
 
 /// The reference's WorkflowOut (or WorkflowMetaOut when `with_definition` is false), in its
 /// key order: name, description, version, author, id, datetime_created, datetime_updated,
-/// definition.
+/// definition (parsed from raw_definition when only that is set).
 Json to_json(const Workflow& w, bool with_definition = true);
 
 /// Parses a WorkflowOut object (as served by the REST contract); throws Error(invalid_input).

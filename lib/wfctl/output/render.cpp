@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <wfctl/error.hpp>
 #include <wfctl/model/yaml_scalar.hpp>
+#include <wfctl/output/pretty_json.hpp>
 
 namespace wfctl::output {
 
@@ -137,7 +138,8 @@ void print_json_array(std::ostream& out, const std::vector<Workflow>& list, bool
     optional_text(w.datetime_updated);
     if (!meta_only) {
       buf += ",\n    \"definition\": ";
-      ser.dump(w.definition, true, false, 2, 4);
+      if (w.raw_definition.empty()) ser.dump(w.definition, true, false, 2, 4);
+      else append_pretty_json(buf, w.raw_definition, 4);
     }
     buf += i + 1 < list.size() ? "\n  },\n" : "\n  }\n";
     out << buf;

@@ -20,6 +20,7 @@ struct ListQuery {
   bool descending = false;
   std::optional<std::int64_t> limit;
   bool with_definition = true;
+  bool raw_definitions = false;  // fill Workflow::raw_definition instead of parsing
 };
 
 /// What apply did with one document.

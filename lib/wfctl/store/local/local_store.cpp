@@ -19,7 +19,7 @@ namespace {
 constexpr const char* k_columns =
     "id, name, description, version, author, datetime_created, datetime_updated";
 
-Workflow read_row(const sqlite::Statement& st, bool with_definition) {
+Workflow read_row(const sqlite::Statement& st, bool with_definition, bool raw = false) {
   Workflow w;
   w.id = st.get_int(0);
   w.fields.name = st.get_text(1);
@@ -28,7 +28,8 @@ Workflow read_row(const sqlite::Statement& st, bool with_definition) {
   w.fields.author = st.get_optional_text(4);
   w.datetime_created = st.get_text(5);
   w.datetime_updated = st.get_optional_text(6);
-  if (with_definition) w.definition = Json::parse(st.get_text_view(7));
+  if (with_definition && raw) w.raw_definition = st.get_text(7);
+  else if (with_definition) w.definition = Json::parse(st.get_text_view(7));
   return w;
 }
 
@@ -170,7 +171,7 @@ std::vector<Workflow> LocalStore::list_workflows(const ListQuery& q) {
   if (q.version) st.bind(i++, *q.version);
   if (q.limit) st.bind(i++, *q.limit);
   std::vector<Workflow> out;
-  while (st.step()) out.push_back(read_row(st, q.with_definition));
+  while (st.step()) out.push_back(read_row(st, q.with_definition, q.raw_definitions));
   return out;
 }
 
