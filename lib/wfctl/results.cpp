@@ -25,15 +25,11 @@ bool ends_with_dcm(const std::string& name) {
   return ext == ".dcm";
 }
 
-// Wraps a reader so that Ctrl-C stops a transfer between chunks and progress is reported.
-ReadFn watched(ReadFn inner, ProgressFn progress, std::uint64_t total) {
-  auto done = std::make_shared<std::uint64_t>(0);
-  return [inner = std::move(inner), progress = std::move(progress), total, done](char* buf, std::size_t cap) {
+// Between chunks: stop on Ctrl-C, and report progress.
+std::function<void(std::uint64_t)> between_chunks(ProgressFn progress, std::uint64_t total) {
+  return [progress = std::move(progress), total](std::uint64_t done) {
     throw_if_interrupted();
-    std::size_t n = inner(buf, cap);
-    *done += n;
-    if (progress) progress(*done, total);
-    return n;
+    if (progress) progress(done, total);
   };
 }
 
@@ -68,6 +64,7 @@ ResultFile upload_result(Store& store, const UploadRequest& r) {
 
   UniqueFd fd;
   std::uint64_t total = 0;
+  bool regular = false;
   if (r.file != "-") {
     fd = UniqueFd(::open(r.file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
@@ -78,6 +75,7 @@ ResultFile upload_result(Store& store, const UploadRequest& r) {
     if (::fstat(fd.get(), &st) == 0) {
       if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::usage, r.file + " is a directory");
       total = static_cast<std::uint64_t>(st.st_size);
+      regular = S_ISREG(st.st_mode);
     }
   }
   PutOptions opts;
@@ -95,7 +93,9 @@ ResultFile upload_result(Store& store, const UploadRequest& r) {
     };
   }
   int in = r.file == "-" ? STDIN_FILENO : fd.get();
-  auto source = watched(fd_reader(in, input_name(r.file)), r.progress, total);
+  ByteSource source(fd_reader(in, input_name(r.file)));
+  if (regular) source.file_fd = in;
+  source.progress = between_chunks(r.progress, total);
   try {
     return store.put_result(r.record, name, source, opts);
   } catch (const Error& e) {
@@ -106,22 +106,14 @@ ResultFile upload_result(Store& store, const UploadRequest& r) {
 
 ResultFile download_result(Store& store, const DownloadRequest& r) {
   std::string name = r.name.empty() ? default_result_name(r.record) : r.name;
-  std::uint64_t total = 0;
-  ProgressFn progress = r.progress;
-  auto counting = [&](WriteFn inner) {
-    auto done = std::make_shared<std::uint64_t>(0);
-    return WriteFn([inner = std::move(inner), done, &total, progress](const char* p, std::size_t n) {
-      throw_if_interrupted();
-      inner(p, n);
-      *done += n;
-      if (progress) progress(*done, total);
-    });
-  };
   if (r.output == "-") {
-    if (progress) {
+    ByteSink sink(fd_writer(STDOUT_FILENO, "standard output"));
+    std::uint64_t total = 0;
+    if (r.progress) {
       if (auto meta = store.find_result(r.record, name)) total = meta->size;
     }
-    return store.read_result(r.record, name, counting(fd_writer(STDOUT_FILENO, "standard output")));
+    sink.progress = between_chunks(r.progress, total);
+    return store.read_result(r.record, name, sink);
   }
   fs::path target = r.output;
   std::error_code ec;
@@ -130,9 +122,11 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
     throw Error(ErrorKind::conflict, target.string() + " already exists", "use --force to overwrite it");
   auto meta = store.find_result(r.record, name);
   if (!meta) throw Error(ErrorKind::not_found, fmt::format("records/{}/{} not found", r.record, name));
-  total = meta->size;
   TempFile tmp(target);
-  auto result = store.read_result(r.record, name, counting(fd_writer(tmp.fd(), tmp.path().string())));
+  ByteSink sink(fd_writer(tmp.fd(), tmp.path().string()));
+  sink.file_fd = tmp.fd();
+  sink.progress = between_chunks(r.progress, meta->size);
+  auto result = store.read_result(r.record, name, sink);
   fsync_fd(tmp.fd(), tmp.path().string());
   if (!r.force) {
     // link() fails when the target appeared meanwhile: never overwrite without --force.
@@ -158,7 +152,9 @@ ResultCopy::ResultCopy(Store& store, RecordId record, const std::string& name)
   }
   fs::path dir = fs::temp_directory_path();
   TempFile tmp(dir / fmt::format("wfctl-record-{}", record));
-  store.read_result(record, name, fd_writer(tmp.fd(), tmp.path().string()));
+  ByteSink sink(fd_writer(tmp.fd(), tmp.path().string()));
+  sink.file_fd = tmp.fd();
+  store.read_result(record, name, sink);
   m_path = m_temp = tmp.path().string();
   tmp.release();
 }

@@ -62,7 +62,7 @@ class Store {
   /// Streams `source` into records/{record}/{name} atomically, recording size and sha256.
   /// Throws Error(conflict) when the file exists and !opts.force, Error(invalid_input) for an
   /// unsafe name.
-  virtual ResultFile put_result(RecordId record, const std::string& name, const ReadFn& source,
+  virtual ResultFile put_result(RecordId record, const std::string& name, const ByteSource& source,
                                 const PutOptions& opts) = 0;
   /// Files of one record (or of all records), ordered by record then name.
   virtual std::vector<ResultFile> list_results(std::optional<RecordId> record) = 0;
@@ -70,7 +70,7 @@ class Store {
   virtual std::optional<ResultFile> find_result(RecordId record, const std::string& name) = 0;
   /// Streams the file to `sink`, verifying its sha256 at the end (Error(internal) naming
   /// both digests on mismatch); throws Error(not_found) when absent.
-  virtual ResultFile read_result(RecordId record, const std::string& name, const WriteFn& sink) = 0;
+  virtual ResultFile read_result(RecordId record, const std::string& name, const ByteSink& sink) = 0;
   /// A local path to the stored file when the backend has one (used for DICOM work), or
   /// nullopt when the file must be fetched with read_result.
   virtual std::optional<std::string> local_result_path(RecordId record, const std::string& name) = 0;

@@ -12,3 +12,30 @@ using ReadFn = std::function<std::size_t(char* buf, std::size_t cap)>;
 using WriteFn = std::function<void(const char* data, std::size_t n)>;
 
 }  // namespace wfctl
+
+#include <cstdint>
+
+namespace wfctl {
+
+/// Where an upload's bytes come from: always a reader; when the source is a regular file,
+/// also its descriptor (positioned at 0), so that a store may copy it in the kernel.
+struct ByteSource {
+  ByteSource() = default;
+  ByteSource(ReadFn r) : read(std::move(r)) {}  // NOLINT: a plain reader is a source
+  ReadFn read;
+  int file_fd = -1;
+  /// Called with the bytes consumed so far, between chunks; may throw to stop (Ctrl-C).
+  std::function<void(std::uint64_t)> progress;
+};
+
+/// Where a download's bytes go: always a writer; when the target is an empty regular file,
+/// also its descriptor, so that a store may fill it in the kernel.
+struct ByteSink {
+  ByteSink() = default;
+  ByteSink(WriteFn w) : write(std::move(w)) {}  // NOLINT: a plain writer is a sink
+  WriteFn write;
+  int file_fd = -1;
+  std::function<void(std::uint64_t)> progress;
+};
+
+}  // namespace wfctl

@@ -19,7 +19,7 @@
 #include <thread>
 #include <wfctl/error.hpp>
 #include <wfctl/store/local/data_lake.hpp>
-#include <wfctl/util/sha256.hpp>
+#include <wfctl/util/copy.hpp>
 
 namespace wfctl::local {
 
@@ -27,9 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Large enough that per-call overhead vanishes, small enough that a buffer stays in L2
-// between being filled, hashed and written.
-constexpr std::size_t k_buffer_size = std::size_t{1} << 20;
 // Dirty pages are handed to writeback every this many bytes, so that the final fsync does not
 // wait for the whole file to be written at once.
 constexpr std::uint64_t k_writeback_chunk = std::uint64_t{64} << 20;
@@ -200,132 +197,6 @@ std::optional<UniqueFd> open_subdir(int parent, const std::string& name, const f
   }
 }
 
-// Fills `buf` from `source` until it is full or the source ends; returns the bytes read.
-std::size_t fill_buffer(const ReadFn& source, char* buf, std::size_t cap) {
-  // Filling the whole buffer keeps writes large even when the source trickles.
-  std::size_t fill = 0;
-  while (fill < cap) {
-    const std::size_t n = source(buf + fill, cap - fill);
-    if (n == 0) break;
-    if (n > cap - fill) {
-      throw Error(ErrorKind::internal, "a reader returned more bytes than it was asked for");
-    }
-    fill += n;
-  }
-  return fill;
-}
-
-// SHA-256 on a second thread, one buffer at a time and in order, so that hashing (about
-// 1.5 GB/s with SHA-NI, the slowest step of a copy) overlaps with reading and writing. The
-// thread starts with the first buffer handed over, so small files never pay for it.
-class BackgroundHasher {
- public:
-  BackgroundHasher() = default;
-  BackgroundHasher(const BackgroundHasher&) = delete;
-  BackgroundHasher& operator=(const BackgroundHasher&) = delete;
-  ~BackgroundHasher() {
-    if (!m_thread.joinable()) return;
-    {
-      std::lock_guard lock(m_mutex);
-      m_stop = true;
-    }
-    m_cv.notify_all();
-    m_thread.join();  // finishes the buffer in hand: its owner outlives this object
-  }
-
-  /// Waits for the previous buffer, then hashes `data` in the background; the caller must
-  /// not change it until the next call of submit, update or hex_digest.
-  void submit(const char* data, std::size_t n) {
-    wait();
-    if (!m_thread.joinable()) m_thread = std::thread([this] { run(); });
-    {
-      std::lock_guard lock(m_mutex);
-      m_data = data;
-      m_size = n;
-      m_busy = true;
-    }
-    m_cv.notify_all();
-  }
-  /// Waits for the previous buffer, then hashes `data` on the calling thread.
-  void update(const char* data, std::size_t n) {
-    wait();
-    m_hash.update(data, n);
-  }
-  std::string hex_digest() {
-    wait();
-    return m_hash.hex_digest();
-  }
-
- private:
-  void wait() {
-    std::unique_lock lock(m_mutex);
-    m_cv.wait(lock, [this] { return !m_busy; });
-    if (m_error) std::rethrow_exception(std::exchange(m_error, nullptr));
-  }
-  void run() {
-    std::unique_lock lock(m_mutex);
-    for (;;) {
-      m_cv.wait(lock, [this] { return m_busy || m_stop; });
-      if (!m_busy) return;
-      lock.unlock();
-      std::exception_ptr error;
-      try {
-        m_hash.update(m_data, m_size);
-      } catch (...) {
-        error = std::current_exception();
-      }
-      lock.lock();
-      m_error = error;
-      m_busy = false;
-      m_cv.notify_all();
-    }
-  }
-
-  Sha256 m_hash;
-  std::mutex m_mutex;
-  std::condition_variable m_cv;
-  const char* m_data = nullptr;
-  std::size_t m_size = 0;
-  bool m_busy = false;
-  bool m_stop = false;
-  std::exception_ptr m_error;
-  std::thread m_thread;
-};
-
-// Copies `source` to `fd`; returns the byte count and the SHA-256. Two buffers alternate:
-// one is hashed in the background while this thread writes it and fills the other. The
-// source is only ever called from this thread.
-std::pair<std::uint64_t, std::string> copy_and_hash(const ReadFn& source, int fd,
-                                                    const std::string& label) {
-  std::unique_ptr<char[]> bufs[2] = {std::make_unique_for_overwrite<char[]>(k_buffer_size),
-                                     std::make_unique_for_overwrite<char[]>(k_buffer_size)};
-  // Declared after the buffers, so destroyed (and joined) before them on an exception.
-  BackgroundHasher hash;
-  std::uint64_t total = 0;
-  std::uint64_t writeback_from = 0;
-  for (int i = 0;; i ^= 1) {
-    // This buffer was last submitted two rounds ago; the previous round's submit waited for
-    // it to be hashed.
-    char* buf = bufs[i].get();
-    const std::size_t fill = fill_buffer(source, buf, k_buffer_size);
-    if (fill == k_buffer_size) {
-      hash.submit(buf, fill);
-    } else {
-      hash.update(buf, fill);  // the last (or only) piece
-    }
-    write_all(fd, buf, fill, label);
-    total += fill;
-    if (total - writeback_from >= k_writeback_chunk) {
-      // Only a hint (a failure here resurfaces at fsync), so the result is ignored.
-      (void)::sync_file_range(fd, static_cast<off_t>(writeback_from),
-                              static_cast<off_t>(total - writeback_from), SYNC_FILE_RANGE_WRITE);
-      writeback_from = total;
-    }
-    if (fill < k_buffer_size) break;
-  }
-  return {total, hash.hex_digest()};
-}
-
 }  // namespace
 
 std::string escape_name(std::string_view name) {
@@ -430,7 +301,29 @@ std::optional<UniqueFd> open_record_dir(const fs::path& root, RecordId record, b
 
 }  // namespace
 
-StagedFile DataLake::stage(const ReadFn& source) {
+namespace {
+
+// Copies the source into the staged file: in the kernel when the source is a regular file,
+// else through two alternating buffers. Dirty pages are handed to writeback every
+// k_writeback_chunk bytes, so the final fsync does not wait for the whole file at once.
+Copied copy_into(int fd, const std::string& label, const ByteSource& source) {
+  std::uint64_t writeback_from = 0;
+  auto after_chunk = [&](std::uint64_t total) {
+    if (total - writeback_from >= k_writeback_chunk) {
+      // Only a hint (a failure here resurfaces at fsync), so the result is ignored.
+      (void)::sync_file_range(fd, static_cast<off_t>(writeback_from),
+                              static_cast<off_t>(total - writeback_from), SYNC_FILE_RANGE_WRITE);
+      writeback_from = total;
+    }
+    if (source.progress) source.progress(total);
+  };
+  if (source.file_fd >= 0) return copy_file_hashed(source.file_fd, fd, label, after_chunk);
+  return copy_hashed(source.read, fd_writer(fd, label), after_chunk);
+}
+
+}  // namespace
+
+StagedFile DataLake::stage(const ByteSource& source) {
   auto root_fd = open_root(m_root, true);
   auto tmp = open_subdir(root_fd->get(), "tmp", m_root / "tmp", true, 0700);
   std::call_once(m_swept, [&] { remove_stale_temp_files(tmp->get()); });
@@ -452,13 +345,13 @@ StagedFile DataLake::stage(const ReadFn& source) {
   staged.m_path = m_root / "tmp" / name;
   const std::string label = staged.m_path.string();
 
-  const auto [size, digest] = copy_and_hash(source, fd.get(), label);
+  const Copied copied = copy_into(fd.get(), label, source);
   if (::fchmod(fd.get(), published_mode()) != 0) {
     throw errno_error(errno, fmt::format("cannot set permissions of {}", label));
   }
   fsync_fd(fd.get(), label);
-  staged.m_size = size;
-  staged.m_sha256 = digest;
+  staged.m_size = copied.size;
+  staged.m_sha256 = copied.sha256;
   return staged;
 }
 

@@ -81,11 +81,11 @@ class DataLake {
   /// Throws Error(invalid_input) unless `record` is in 1..INT64_MAX.
   static void check_record(RecordId record);
 
-  /// Streams `source` into a new temporary file under tmp/, hashing as it writes, and
-  /// fsyncs it; returns it staged. Throws what `source` throws, or Error for I/O failures;
+  /// Copies `source` into a new temporary file under tmp/ (in the kernel when it is a
+  /// regular file), hashing on a second thread, and fsyncs it; returns it staged. Throws what `source` throws, or Error for I/O failures;
   /// nothing is left behind on failure. Also removes temporary files of dead processes
   /// (once per DataLake).
-  StagedFile stage(const ReadFn& source);
+  StagedFile stage(const ByteSource& source);
 
   /// Moves `staged` to records/{record}/{name} atomically (readers see the wholly old or
   /// wholly new file) and fsyncs the folder; returns the published file's stat. Throws

@@ -27,11 +27,11 @@ class LocalStore final : public Store {
   std::vector<WorkflowId> delete_workflows(const std::vector<WorkflowId>& ids, bool ignore_not_found) override;
   std::vector<ApplyOutcome> apply_workflows(const std::vector<WorkflowDraft>& drafts) override;
 
-  ResultFile put_result(RecordId record, const std::string& name, const ReadFn& source,
+  ResultFile put_result(RecordId record, const std::string& name, const ByteSource& source,
                         const PutOptions& opts) override;
   std::vector<ResultFile> list_results(std::optional<RecordId> record) override;
   std::optional<ResultFile> find_result(RecordId record, const std::string& name) override;
-  ResultFile read_result(RecordId record, const std::string& name, const WriteFn& sink) override;
+  ResultFile read_result(RecordId record, const std::string& name, const ByteSink& sink) override;
   std::optional<std::string> local_result_path(RecordId record, const std::string& name) override;
 
   std::string describe() const override;

@@ -9,7 +9,7 @@
 #include <wfctl/store/local/local_store.hpp>
 #include <wfctl/store/local/sqlite.hpp>
 #include <wfctl/util/fs.hpp>
-#include <wfctl/util/sha256.hpp>
+#include <wfctl/util/copy.hpp>
 #include <wfctl/util/time.hpp>
 
 namespace wfctl::local {
@@ -58,17 +58,9 @@ void upsert_row(sqlite::Database& db, const ResultFile& f, const LakeFile& stat)
   st.run();
 }
 
-// Streams an open file to `sink` (when given) while hashing it.
-std::string stream_and_hash(int fd, const WriteFn* sink) {
-  Sha256 hash;
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    std::size_t n = read_some(fd, buf.data(), buf.size());
-    if (n == 0) break;
-    hash.update(buf.data(), n);
-    if (sink) (*sink)(buf.data(), n);
-  }
-  return hash.hex_digest();
+// The sha256 of an open file, read through.
+std::string hash_file(int fd, const std::string& what) {
+  return copy_hashed(fd_reader(fd, what), [](const char*, std::size_t) {}).sha256;
 }
 
 std::string relative_name(RecordId record, const std::string& name) {
@@ -77,7 +69,7 @@ std::string relative_name(RecordId record, const std::string& name) {
 
 }  // namespace
 
-ResultFile LocalStore::put_result(RecordId record, const std::string& name, const ReadFn& source,
+ResultFile LocalStore::put_result(RecordId record, const std::string& name, const ByteSource& source,
                                   const PutOptions& opts) {
   DataLake::check_name(name);
   // Refuse before reading what may be gigabytes; publish() checks again without a race.
@@ -109,7 +101,8 @@ std::vector<ResultFile> LocalStore::list_results(std::optional<RecordId> record)
     // Written behind our back (or by an interrupted upload): hash it now and remember.
     auto opened = lake().open(f.record, f.name);
     if (!opened) continue;  // removed meanwhile
-    ResultFile rf{f.record, f.name, opened->second.size, stream_and_hash(opened->first.get(), nullptr),
+    ResultFile rf{f.record, f.name, opened->second.size,
+                  hash_file(opened->first.get(), relative_name(f.record, f.name)),
                   iso_utc_from_ns(opened->second.mtime_ns)};
     if (d) {
       sqlite::Transaction tx(*d);
@@ -129,7 +122,7 @@ std::optional<ResultFile> LocalStore::find_result(RecordId record, const std::st
   return std::nullopt;
 }
 
-ResultFile LocalStore::read_result(RecordId record, const std::string& name, const WriteFn& sink) {
+ResultFile LocalStore::read_result(RecordId record, const std::string& name, const ByteSink& sink) {
   DataLake::check_name(name);
   auto opened = lake().open(record, name);
   if (!opened) throw Error(ErrorKind::not_found, relative_name(record, name) + " not found");
@@ -142,7 +135,13 @@ ResultFile LocalStore::read_result(RecordId record, const std::string& name, con
     expected = it->second.file.sha256;
     stored = it->second.file.datetime_stored;
   }
-  std::string actual = stream_and_hash(opened->first.get(), &sink);
+  const int fd = opened->first.get();
+  const std::string what = relative_name(record, name);
+  auto progress = [&](std::uint64_t done) {
+    if (sink.progress) sink.progress(done);
+  };
+  std::string actual = sink.file_fd >= 0 ? copy_file_hashed(fd, sink.file_fd, what, progress).sha256
+                                         : copy_hashed(fd_reader(fd, what), sink.write, progress).sha256;
   if (expected && *expected != actual)
     throw Error(ErrorKind::internal,
                 fmt::format("{}: checksum mismatch: recorded sha256 {}, read {}", relative_name(record, name),

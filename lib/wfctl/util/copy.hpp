@@ -1,0 +1,33 @@
+#pragma once
+// Copying bytes while hashing them, the work of every upload and download. SHA-256 (about
+// 1.4 GB/s with SHA-NI) is the slowest step, so it runs on a second thread beside the copy.
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <wfctl/util/io.hpp>
+
+namespace wfctl {
+
+/// What was copied: the byte count and the lower-case hex SHA-256 of those bytes.
+struct Copied {
+  std::uint64_t size = 0;
+  std::string sha256;
+};
+
+/// Called with the bytes copied so far after each chunk; may throw to stop the copy.
+using ChunkFn = std::function<void(std::uint64_t done)>;
+
+/// Streams `source` to `sink` in 1 MiB buffers (two, alternating: one is hashed in the
+/// background while the other is filled and written). Memory stays bounded whatever the
+/// size. Throws what source, sink or `after_chunk` throw.
+Copied copy_hashed(const ReadFn& source, const WriteFn& sink, const ChunkFn& after_chunk = {});
+
+/// Copies the regular file `in_fd` (from offset 0 to its end) to `out_fd` in the kernel
+/// (copy_file_range: no bytes cross into user space) while a second thread hashes `in_fd`
+/// with pread. Falls back to copy_hashed when the kernel cannot copy between the two files.
+/// Throws Error(conflict, "<what> changed while it was being copied") when the source's size
+/// or mtime moved during the copy, since the hash may then not describe the copy.
+Copied copy_file_hashed(int in_fd, int out_fd, const std::string& what, const ChunkFn& after_chunk = {});
+
+}  // namespace wfctl
