@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import unittest
 
-from harness import PYDICOM_FILES, WfctlTestCase
+from harness import PYDICOM_FILES, WFCTL, WfctlTestCase
 
 MR = os.path.join(PYDICOM_FILES, "MR_small.dcm")
 CT = os.path.join(PYDICOM_FILES, "CT_small.dcm")
@@ -283,3 +283,24 @@ class SendTest(WfctlTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class InterruptTest(WfctlTestCase):
+    def test_ctrl_c_during_upload_leaves_nothing(self):
+        import signal
+        import time
+        self.ok("result", "upload", "1", "-", "--name", "seed.bin", input=b"seed")
+        before = self.snapshot()
+        proc = subprocess.Popen([WFCTL, "result", "upload", "1", "-", "--name",
+                                 "big.bin"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=self.env, cwd=self.tmp)
+        proc.stdin.write(os.urandom(3 << 20))  # some data arrives, then the writer stalls
+        proc.stdin.flush()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertEqual(out, b"")
+        self.assertEqual(err.decode().splitlines()[0], "wfctl: error: interrupted")
+        self.assertEqual(os.listdir(os.path.join(self.store, "tmp")), [])
+        self.assertEqual(self.snapshot(), before)

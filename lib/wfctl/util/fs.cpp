@@ -10,6 +10,7 @@
 #include <string>
 #include <system_error>
 #include <wfctl/util/fs.hpp>
+#include <wfctl/util/signals.hpp>
 
 namespace wfctl {
 
@@ -83,7 +84,10 @@ void write_all(int fd, const void* data, std::size_t n, std::string_view what) {
   while (n > 0) {
     ssize_t w = ::write(fd, p, n);
     if (w < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        throw_if_interrupted();  // Ctrl-C while blocked on a full pipe
+        continue;
+      }
       throw errno_error(errno, fmt::format("cannot write {}", label(fd, what)));
     }
     p += w;
@@ -95,7 +99,8 @@ std::size_t read_some(int fd, void* buf, std::size_t cap, std::string_view what)
   for (;;) {
     ssize_t r = ::read(fd, buf, cap);
     if (r >= 0) return static_cast<std::size_t>(r);
-    if (errno != EINTR) throw errno_error(errno, fmt::format("cannot read {}", label(fd, what)));
+    if (errno == EINTR) throw_if_interrupted();  // Ctrl-C while waiting for input
+    else throw errno_error(errno, fmt::format("cannot read {}", label(fd, what)));
   }
 }
 
