@@ -16,17 +16,22 @@ void add_meta_flags(CLI::App* cmd, MetaOverrides& m) {
   cmd->add_option("--description", m.description, "Description (overrides the document)");
 }
 
-void add_create(CLI::App& app, AppContext& ctx) {
-  struct Opts {
-    std::string file;
-    MetaOverrides meta;
-  };
-  auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand("create", "Create workflows from a JSON or YAML file (- for stdin)");
-  cmd->add_option("-f,--filename", o->file, "Workflow document(s) or bare definition; - reads stdin")
-      ->required()
-      ->check(file_or_stdin());
+// What create and apply read: -f FILE|- and the meta overrides.
+struct DocumentInput {
+  std::string file;
+  MetaOverrides meta;
+};
+
+std::shared_ptr<DocumentInput> bind_document_input(CLI::App* cmd, const char* help) {
+  auto o = std::make_shared<DocumentInput>();
+  cmd->add_option("-f,--filename", o->file, help)->required()->check(file_or_stdin());
   add_meta_flags(cmd, o->meta);
+  return o;
+}
+
+void add_create(CLI::App& app, AppContext& ctx) {
+  auto* cmd = app.add_subcommand("create", "Create workflows from a JSON or YAML file (- for stdin)");
+  auto o = bind_document_input(cmd, "Workflow document(s) or bare definition; - reads stdin");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
@@ -129,16 +134,8 @@ void add_delete(CLI::App& app, AppContext& ctx) {
 }
 
 void add_apply(CLI::App& app, AppContext& ctx) {
-  struct Opts {
-    std::string file;
-    MetaOverrides meta;
-  };
-  auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("apply", "Create or update workflows keyed by (name, version)");
-  cmd->add_option("-f,--filename", o->file, "Workflow document(s); a YAML stream may hold many; - reads stdin")
-      ->required()
-      ->check(file_or_stdin());
-  add_meta_flags(cmd, o->meta);
+  auto o = bind_document_input(cmd, "Workflow document(s); a YAML stream may hold many; - reads stdin");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();

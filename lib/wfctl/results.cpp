@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <wfctl/error.hpp>
+#include <wfctl/util/copy.hpp>
 #include <wfctl/util/fs.hpp>
 #include <wfctl/util/signals.hpp>
 #include <wfctl/workflows.hpp>
@@ -125,7 +126,7 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
   TempFile tmp(target);
   ByteSink sink(fd_writer(tmp.fd(), tmp.path().string()));
   sink.file_fd = tmp.fd();
-  sink.progress = between_chunks(r.progress, meta->size);
+  sink.progress = with_writeback(tmp.fd(), between_chunks(r.progress, meta->size));
   auto result = store.read_result(r.record, name, sink);
   fsync_fd(tmp.fd(), tmp.path().string());
   if (!r.force) {

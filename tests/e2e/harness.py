@@ -1,4 +1,5 @@
 """Runs the built wfctl binary with a cleared environment inside a temporary folder."""
+import hashlib
 import json
 import os
 import shutil
@@ -9,6 +10,15 @@ import unittest
 WFCTL = os.environ.get("WFCTL_BIN", os.path.join(os.path.dirname(__file__), "../../build/apps/wfctl/wfctl"))
 SOURCE_DIR = os.environ.get("WFCTL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
 PYDICOM_FILES = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
+
+
+def sha256_file(path):
+    """The hex SHA-256 of a file, read in 1 MiB pieces."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 class Result:

@@ -29,14 +29,6 @@ SHARED_NAMES = ["shared-0.bin", "shared-1.bin", "shared-2.bin"]
 STALE_AFTER_S = 10 * 60
 
 
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def dead_pid():
     """A pid that belonged to a process that has exited and been reaped."""
     p = subprocess.Popen(["true"])

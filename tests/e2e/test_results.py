@@ -7,18 +7,10 @@ import shutil
 import subprocess
 import unittest
 
-from harness import PYDICOM_FILES, WFCTL, WfctlTestCase
+from harness import PYDICOM_FILES, WFCTL, WfctlTestCase, sha256_file as sha256
 
 MR = os.path.join(PYDICOM_FILES, "MR_small.dcm")
 CT = os.path.join(PYDICOM_FILES, "CT_small.dcm")
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class UploadDownloadTest(WfctlTestCase):

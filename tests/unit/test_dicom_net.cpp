@@ -5,28 +5,18 @@
 #include <wfctl/error.hpp>
 
 #include "dicom_fixtures.hpp"
+#include "expect_error.hpp"
 #include "temp_dir.hpp"
 
 namespace dicom = wfctl::dicom;
 namespace fs = std::filesystem;
 using wfctl::ErrorKind;
+using wfctl::test::error_of;
 using wfctl::test::pydicom_file;
 using wfctl::test::StoreScp;
 using wfctl::test::TempDir;
 
 namespace {
-
-template <typename F>
-std::string error_of(ErrorKind kind, F&& f) {
-  try {
-    f();
-  } catch (const wfctl::Error& e) {
-    CHECK(e.kind() == kind);
-    return e.what();
-  }
-  FAIL("no wfctl::Error thrown");
-  return {};
-}
 
 dicom::Peer local(const std::string& aet, int port) { return {aet, "127.0.0.1", port}; }
 

@@ -4,27 +4,16 @@
 #include <wfctl/error.hpp>
 
 #include "dicom_fixtures.hpp"
+#include "expect_error.hpp"
 #include "temp_dir.hpp"
 
 namespace dicom = wfctl::dicom;
 using wfctl::ErrorKind;
+using wfctl::test::error_of;
 using wfctl::test::pydicom_file;
 using wfctl::test::TempDir;
 
 namespace {
-
-// Runs `f`, expects a wfctl::Error of `kind`, and returns its message.
-template <typename F>
-std::string error_of(ErrorKind kind, F&& f) {
-  try {
-    f();
-  } catch (const wfctl::Error& e) {
-    CHECK(e.kind() == kind);
-    return e.what();
-  }
-  FAIL("no wfctl::Error thrown");
-  return {};
-}
 
 }  // namespace
 

@@ -2,7 +2,10 @@
 #include <wfctl/error.hpp>
 #include <wfctl/model/document.hpp>
 
+#include "expect_error.hpp"
+
 using namespace wfctl;
+using wfctl::test::error_of;
 
 namespace {
 WorkflowDraft one(const std::string& text, MetaOverrides o = {}) {
@@ -11,16 +14,6 @@ WorkflowDraft one(const std::string& text, MetaOverrides o = {}) {
   return draft_from_document(docs.front(), o);
 }
 
-std::string error_of(const std::function<void()>& f, ErrorKind expected) {
-  try {
-    f();
-  } catch (const Error& e) {
-    CHECK(e.kind() == expected);
-    return e.what();
-  }
-  FAIL("no error thrown");
-  return {};
-}
 }  // namespace
 
 TEST_CASE("a full JSON document becomes a draft with its meta fields", "[document]") {
@@ -50,7 +43,7 @@ TEST_CASE("a bare definition takes meta fields from flags, then from itself", "[
   CHECK(monai.fields.version == "1.0");
   CHECK(monai.fields.description == "d");
 
-  auto msg = error_of([] { one("tasks: []\n"); }, ErrorKind::invalid_input);
+  auto msg = error_of(ErrorKind::invalid_input, [] { one("tasks: []\n"); });
   CHECK(msg == "wf: name: field required");
 }
 
@@ -61,36 +54,36 @@ TEST_CASE("overrides win over the document", "[document]") {
 }
 
 TEST_CASE("a definition that is not an object is refused with its type named", "[document]") {
-  CHECK(error_of([] { one(R"({"name":"a","version":"1","definition":[1]})"); }, ErrorKind::invalid_input) ==
+  CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"a","version":"1","definition":[1]})"); }) ==
         "wf: definition: must be a JSON object, got an array");
-  CHECK(error_of([] { one(R"({"name":"a","version":"1","definition":"x"})"); }, ErrorKind::invalid_input) ==
+  CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"a","version":"1","definition":"x"})"); }) ==
         "wf: definition: must be a JSON object, got a string");
-  CHECK(error_of([] { one(R"({"name":"a","version":"1","definition":null})"); }, ErrorKind::invalid_input) ==
+  CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"a","version":"1","definition":null})"); }) ==
         "wf: definition: must be a JSON object, got null");
-  CHECK(error_of([] { one("[1, 2]"); }, ErrorKind::invalid_input) ==
+  CHECK(error_of(ErrorKind::invalid_input, [] { one("[1, 2]"); }) ==
         "wf: definition: must be a JSON object, got an array");
 }
 
 TEST_CASE("missing or bad meta fields are named", "[document]") {
-  CHECK(error_of([] { one(R"({"version":"1","definition":{}})"); }, ErrorKind::invalid_input) ==
+  CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"version":"1","definition":{}})"); }) ==
         "wf: name: field required");
-  CHECK(error_of([] { one(R"({"name":"a","definition":{}})"); }, ErrorKind::invalid_input) ==
+  CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"a","definition":{}})"); }) ==
         "wf: version: field required");
-  CHECK(error_of([] { one(R"({"name":"","version":"1","definition":{}})"); }, ErrorKind::invalid_input) ==
+  CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"","version":"1","definition":{}})"); }) ==
         "wf: name: must not be empty");
-  CHECK(error_of([] { one(R"({"name":{"x":1},"version":"1","definition":{}})"); }, ErrorKind::invalid_input) ==
+  CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":{"x":1},"version":"1","definition":{}})"); }) ==
         "wf: name: must be a string, got an object");
-  CHECK(error_of([] { one(R"({"name":"a","version":true,"definition":{}})"); }, ErrorKind::invalid_input) ==
+  CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"a","version":true,"definition":{}})"); }) ==
         "wf: version: must be a string, got a boolean");
 }
 
 TEST_CASE("malformed JSON and YAML report line and column", "[document]") {
-  CHECK(error_of([] { parse_documents("{\n  \"a\": 1,\n  \"b\" 2\n}", "f.json"); }, ErrorKind::invalid_input)
+  CHECK(error_of(ErrorKind::invalid_input, [] { parse_documents("{\n  \"a\": 1,\n  \"b\" 2\n}", "f.json"); })
             .rfind("f.json:3:", 0) == 0);
-  auto yaml = error_of([] { parse_documents("name: a\n  bad: [1, 2\n", "f.yaml"); }, ErrorKind::invalid_input);
+  auto yaml = error_of(ErrorKind::invalid_input, [] { parse_documents("name: a\n  bad: [1, 2\n", "f.yaml"); });
   CHECK(yaml.rfind("f.yaml:", 0) == 0);
   CHECK(yaml.find("invalid YAML") != std::string::npos);
-  CHECK(error_of([] { parse_documents("  \n", "e"); }, ErrorKind::invalid_input) ==
+  CHECK(error_of(ErrorKind::invalid_input, [] { parse_documents("  \n", "e"); }) ==
         "e: empty input: expected a JSON or YAML document");
 }
 
@@ -98,7 +91,7 @@ TEST_CASE("a YAML stream holds several documents, each named in errors", "[docum
   auto docs = parse_documents("name: a\nversion: '1'\ndefinition: {}\n---\nname: b\nversion: '1'\ndefinition: 3\n", "s.yaml");
   REQUIRE(docs.size() == 2);
   CHECK(docs[1].where == "s.yaml: document 2");
-  CHECK(error_of([&] { draft_from_document(docs[1], {}); }, ErrorKind::invalid_input) ==
+  CHECK(error_of(ErrorKind::invalid_input, [&] { draft_from_document(docs[1], {}); }) ==
         "s.yaml: document 2: definition: must be a JSON object, got a number");
 }
 
@@ -125,7 +118,7 @@ TEST_CASE("update replaces meta fields like PUT and the definition only when giv
   CHECK(u3.fields.description == "new");
   CHECK(u3.fields.author == "me");
 
-  error_of([&] { update_from(cur, nullptr, {}); }, ErrorKind::usage);
+  error_of(ErrorKind::usage, [&] { update_from(cur, nullptr, {}); });
 }
 
 TEST_CASE("WorkflowOut keys come in the reference's order", "[document]") {

@@ -26,6 +26,8 @@ namespace {
 constexpr std::size_t k_buffer_size = std::size_t{1} << 20;
 // The kernel copies this much per copy_file_range call between checks for Ctrl-C/progress.
 constexpr std::size_t k_kernel_chunk = std::size_t{32} << 20;
+// Dirty pages are handed to writeback every this many bytes (see with_writeback).
+constexpr std::uint64_t k_writeback_chunk = std::uint64_t{64} << 20;
 
 // Fills `buf` from `source` until it is full or the source ends; returns the bytes read.
 std::size_t fill_buffer(const ReadFn& source, char* buf, std::size_t cap) {
@@ -120,6 +122,18 @@ class BackgroundHasher {
 };
 
 }  // namespace
+
+ChunkFn with_writeback(int fd, ChunkFn after_chunk) {
+  return [fd, after_chunk = std::move(after_chunk), from = std::uint64_t{0}](std::uint64_t total) mutable {
+    if (total - from >= k_writeback_chunk) {
+      // Only a hint (a failure here resurfaces at fsync), so the result is ignored.
+      (void)::sync_file_range(fd, static_cast<off_t>(from), static_cast<off_t>(total - from),
+                              SYNC_FILE_RANGE_WRITE);
+      from = total;
+    }
+    if (after_chunk) after_chunk(total);
+  };
+}
 
 Copied copy_hashed(const ReadFn& source, const WriteFn& sink, const ChunkFn& after_chunk) {
   std::unique_ptr<char[]> bufs[2] = {std::make_unique_for_overwrite<char[]>(k_buffer_size),

@@ -18,6 +18,10 @@ struct Copied {
 /// Called with the bytes copied so far after each chunk; may throw to stop the copy.
 using ChunkFn = std::function<void(std::uint64_t done)>;
 
+/// `after_chunk` preceded by a hint to the kernel to start writing `fd`'s dirty pages to disk
+/// every 64 MiB, so that a final fsync does not wait for the whole file at once.
+ChunkFn with_writeback(int fd, ChunkFn after_chunk);
+
 /// Streams `source` to `sink` in 1 MiB buffers (two, alternating: one is hashed in the
 /// background while the other is filled and written). Memory stays bounded whatever the
 /// size. Throws what source, sink or `after_chunk` throw.

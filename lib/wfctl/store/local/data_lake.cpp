@@ -27,9 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Dirty pages are handed to writeback every this many bytes, so that the final fsync does not
-// wait for the whole file to be written at once.
-constexpr std::uint64_t k_writeback_chunk = std::uint64_t{64} << 20;
 // A dead pid alone is not proof: a process in another pid namespace or on another host
 // sharing the lake may be mid-upload, and an upload in progress keeps its mtime fresh.
 constexpr std::int64_t k_stale_after_s = 10 * 60;
@@ -304,19 +301,9 @@ std::optional<UniqueFd> open_record_dir(const fs::path& root, RecordId record, b
 namespace {
 
 // Copies the source into the staged file: in the kernel when the source is a regular file,
-// else through two alternating buffers. Dirty pages are handed to writeback every
-// k_writeback_chunk bytes, so the final fsync does not wait for the whole file at once.
+// else through two alternating buffers.
 Copied copy_into(int fd, const std::string& label, const ByteSource& source) {
-  std::uint64_t writeback_from = 0;
-  auto after_chunk = [&](std::uint64_t total) {
-    if (total - writeback_from >= k_writeback_chunk) {
-      // Only a hint (a failure here resurfaces at fsync), so the result is ignored.
-      (void)::sync_file_range(fd, static_cast<off_t>(writeback_from),
-                              static_cast<off_t>(total - writeback_from), SYNC_FILE_RANGE_WRITE);
-      writeback_from = total;
-    }
-    if (source.progress) source.progress(total);
-  };
+  auto after_chunk = with_writeback(fd, source.progress);
   if (source.file_fd >= 0) return copy_file_hashed(source.file_fd, fd, label, after_chunk);
   return copy_hashed(source.read, fd_writer(fd, label), after_chunk);
 }
