@@ -7,7 +7,6 @@ a random order of: new names, and --force over a few shared names (alternating b
 distinct sources, so that a torn overwrite would show). Most are killed after a random
 delay; the rest finish. The seed (WFCTL_RELIABILITY_SEED, default fixed) is printed so that
 a failure can be replayed."""
-import hashlib
 import json
 import os
 import random
@@ -17,7 +16,7 @@ import sys
 import time
 import unittest
 
-from harness import WFCTL, WfctlTestCase
+from harness import WFCTL, WfctlTestCase, sha256_file
 
 MIB = int(os.environ.get("WFCTL_RELIABILITY_MIB", "64"))
 UPLOADS = int(os.environ.get("WFCTL_RELIABILITY_UPLOADS", "50"))
