@@ -67,6 +67,23 @@ std::string relative_name(RecordId record, const std::string& name) {
   return fmt::format("records/{}/{}", record, name);
 }
 
+// One file's metadata: its row while size, mtime and inode still match; otherwise (written
+// behind our back, or by an upload killed after its rename) hashed now and remembered.
+// nullopt when the file vanished meanwhile.
+std::optional<ResultFile> metadata_of(DataLake& lake, sqlite::Database* db, const LakeFile& f, const Row* row) {
+  if (row && matches(*row, f)) return row->file;
+  auto opened = lake.open(f.record, f.name);
+  if (!opened) return std::nullopt;
+  ResultFile rf{f.record, f.name, opened->second.size, hash_file(opened->first.get(), relative_name(f.record, f.name)),
+                iso_utc_from_ns(opened->second.mtime_ns)};
+  if (db) {
+    sqlite::Transaction tx(*db);
+    upsert_row(*db, rf, opened->second);
+    tx.commit();
+  }
+  return rf;
+}
+
 }  // namespace
 
 ResultFile LocalStore::put_result(RecordId record, const std::string& name, const ByteSource& source,
@@ -94,32 +111,19 @@ std::vector<ResultFile> LocalStore::list_results(std::optional<RecordId> record)
   out.reserve(files.size());
   for (const auto& f : files) {
     auto it = rows.find({f.record, f.name});
-    if (it != rows.end() && matches(it->second, f)) {
-      out.push_back(it->second.file);
-      continue;
-    }
-    // Written behind our back (or by an interrupted upload): hash it now and remember.
-    auto opened = lake().open(f.record, f.name);
-    if (!opened) continue;  // removed meanwhile
-    ResultFile rf{f.record, f.name, opened->second.size,
-                  hash_file(opened->first.get(), relative_name(f.record, f.name)),
-                  iso_utc_from_ns(opened->second.mtime_ns)};
-    if (d) {
-      sqlite::Transaction tx(*d);
-      upsert_row(*d, rf, opened->second);
-      tx.commit();
-    }
-    out.push_back(std::move(rf));
+    if (auto rf = metadata_of(lake(), d, f, it == rows.end() ? nullptr : &it->second)) out.push_back(std::move(*rf));
   }
   return out;
 }
 
 std::optional<ResultFile> LocalStore::find_result(RecordId record, const std::string& name) {
   DataLake::check_name(name);
-  if (!lake().stat(record, name)) return std::nullopt;
-  for (auto& f : list_results(record))
-    if (f.name == name) return f;
-  return std::nullopt;
+  auto f = lake().stat(record, name);
+  if (!f) return std::nullopt;
+  auto* d = db(false);
+  auto rows = load_rows(d, record, &name);
+  auto it = rows.find({record, name});
+  return metadata_of(lake(), d, *f, it == rows.end() ? nullptr : &it->second);
 }
 
 ResultFile LocalStore::read_result(RecordId record, const std::string& name, const ByteSink& sink) {
