@@ -1,5 +1,11 @@
 #include "cli.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
 #include <wfctl/error.hpp>
 
 namespace wfctl::cli {
@@ -46,6 +52,28 @@ void require_one_subcommand(CLI::App* group, AppContext& ctx) {
   });
 }
 
-CLI::Validator file_or_stdin() { return CLI::ExistingFile | CLI::IsMember({"-"}); }
+CLI::Validator file_or_stdin() {
+  return CLI::Validator(
+      [](std::string& path) -> std::string {
+        if (path == "-") return {};
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) return "cannot read " + path + ": " + std::strerror(errno);
+        if (S_ISDIR(st.st_mode)) return path + " is a directory";
+        return {};
+      },
+      "FILE|-");
+}
+
+CLI::Validator positive() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        long long v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size() || v < 1)
+          return "'" + text + "' must be a positive whole number";
+        return {};
+      },
+      "N");
+}
 
 }  // namespace wfctl::cli

@@ -43,7 +43,10 @@ void add_version_command(CLI::App& app, AppContext& ctx);
 /// when none is given.
 void require_one_subcommand(CLI::App* group, AppContext& ctx);
 
-/// `-f FILE|-`: an existing file or "-" for stdin.
+/// `-f FILE|-`: an existing regular file or "-" for stdin, with a one-line message otherwise.
 CLI::Validator file_or_stdin();
+
+/// A whole number of at least 1 ("must be a positive whole number" otherwise).
+CLI::Validator positive();
 
 }  // namespace wfctl::cli

@@ -149,6 +149,10 @@ void add_info(CLI::App& group, AppContext& ctx) {
       auto summary = dicom::to_json(dicom::read_summary(path));
       if (out.format == output::Format::json || out.format == output::Format::yaml)
         return print_json_or_yaml(summary, out);
+      if (out.format == output::Format::name) {
+        std::cout << summary["SOPInstanceUID"].get<std::string>() << '\n';
+        return;
+      }
       output::Table t({"ATTRIBUTE", "VALUE"});
       for (const auto& [key, value] : summary.items())
         t.add({key, value.is_string() ? value.get<std::string>() : value.dump()});
@@ -206,12 +210,16 @@ void add_echo(CLI::App& group, AppContext& ctx) {
   auto* cmd = group.add_subcommand("echo", "Check a DICOM peer with C-ECHO");
   cmd->add_option("PEER", o->peer, "AET@HOST:PORT")->required();
   cmd->add_option("--calling-aet", o->calling, "Our AE title")->default_str("WFCTL");
-  cmd->add_option("--timeout", o->timeout, "Seconds to wait for each network step")->default_str("10")->check(CLI::PositiveNumber);
+  cmd->add_option("--timeout", o->timeout, "Seconds to wait for each network step")->default_str("10")->check(positive());
   cmd->callback([o, &ctx] {
-    ctx.action = [o] {
+    ctx.action = [o, &ctx] {
+      auto out = ctx.output();
       auto peer = dicom::parse_peer(o->peer);
       dicom::echo(peer, o->calling, o->timeout);
-      std::cout << fmt::format("{}@{}:{} answered C-ECHO\n", peer.aet, peer.host, peer.port);
+      if (out.format == output::Format::json || out.format == output::Format::yaml)
+        return print_json_or_yaml(Json{{"peer", o->peer}, {"ok", true}}, out);
+      if (out.format == output::Format::name) std::cout << o->peer << '\n';
+      else std::cout << fmt::format("{}@{}:{} answered C-ECHO\n", peer.aet, peer.host, peer.port);
     };
   });
 }
@@ -227,7 +235,7 @@ void add_send(CLI::App& group, AppContext& ctx) {
   cmd->add_option("RECORD", o->records, "Record ids")->required();
   cmd->add_option("--to", o->peer, "AET@HOST:PORT")->required();
   cmd->add_option("--calling-aet", o->calling, "Our AE title")->default_str("WFCTL");
-  cmd->add_option("--timeout", o->timeout, "Seconds to wait for each network step")->default_str("30")->check(CLI::PositiveNumber);
+  cmd->add_option("--timeout", o->timeout, "Seconds to wait for each network step")->default_str("30")->check(positive());
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();

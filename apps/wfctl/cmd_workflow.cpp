@@ -1,4 +1,5 @@
 // create, get, list, update, delete, apply: bind options, call the library, print.
+#include <algorithm>
 #include <iostream>
 #include <wfctl/error.hpp>
 #include <wfctl/workflows.hpp>
@@ -75,7 +76,7 @@ void add_list(CLI::App& app, AppContext& ctx) {
   cmd->add_option("--sort-by", o->query.sort_by, "Order: id, name, version, author, created, updated")
       ->default_str("id");
   cmd->add_flag("--reverse", o->query.descending, "Reverse the order");
-  cmd->add_option("--limit", o->query.limit, "At most N workflows")->check(CLI::PositiveNumber);
+  cmd->add_option("--limit", o->query.limit, "At most N workflows")->check(positive());
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
@@ -124,7 +125,10 @@ void add_delete(CLI::App& app, AppContext& ctx) {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
       std::vector<WorkflowId> ids;
-      for (const auto& s : o->ids) ids.push_back(parse_id(s, "workflow id"));
+      for (const auto& s : o->ids) {
+        auto id = parse_id(s, "workflow id");
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);  // `delete 9 9` is `delete 9`
+      }
       for (auto id : ctx.store().delete_workflows(ids, o->ignore_not_found)) {
         if (out.format == output::Format::name) std::cout << id << '\n';
         else std::cout << "workflow/" << id << " deleted\n";

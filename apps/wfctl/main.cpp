@@ -23,13 +23,25 @@ std::string first_line(std::string s) {
   return s;
 }
 
+// "wfctl result upload": the subcommands chosen so far, for a hint that names the right help.
+std::string command_path(const CLI::App& app) {
+  std::string path = "wfctl";
+  const CLI::App* current = &app;
+  for (;;) {
+    auto chosen = current->get_subcommands();
+    if (chosen.empty()) return path;
+    current = chosen.front();
+    path += " " + current->get_name();
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   wfctl::install_interrupt_handler();
   wfctl::cli::AppContext ctx;
-  CLI::App app{"wfctl: manage MRI reconstruction workflows, results and jobs", "wfctl"};
+  CLI::App app{"wfctl: manage MRI reconstruction workflows and their results", "wfctl"};
   app.fallthrough();  // before subcommands, so global flags work in any position
   app.set_version_flag("--version", std::string("wfctl ") + wfctl::k_version);
   app.add_option("--store", ctx.flags.store, "Store: a directory, sqlite:PATH, or http(s)://URL")->type_name("URL");
@@ -57,10 +69,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ExtrasError& e) {
     auto extras = app.remaining();
     std::string what = extras.empty() ? first_line(e.what()) : "unknown command or argument '" + extras.front() + "'";
-    print_error(what, "run 'wfctl --help' for usage");
+    print_error(what, "run '" + command_path(app) + " --help' for usage");
     return 2;
   } catch (const CLI::ParseError& e) {
-    print_error(first_line(e.what()), "run 'wfctl --help' for usage");
+    print_error(first_line(e.what()), "run '" + command_path(app) + " --help' for usage");
     return 2;
   } catch (const wfctl::Error& e) {
     print_error(e.what(), e.hint());
@@ -68,10 +80,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (!ctx.action) {
-      std::cerr << app.help();
-      return 2;
-    }
+    if (!ctx.action) throw wfctl::Error(wfctl::ErrorKind::usage, "a command is required", "run 'wfctl --help' for the commands");
     ctx.action();
     std::cout.flush();
     if (!std::cout) throw wfctl::Error(wfctl::ErrorKind::unavailable, "cannot write to standard output");

@@ -40,7 +40,7 @@ class TempFile {
   explicit TempFile(const fs::path& target) {
     m_path = target.parent_path() / fmt::format(".{}.wfctl-{}.tmp", target.filename().string(), random_hex(6));
     m_fd = UniqueFd(::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!m_fd) throw errno_error(errno, "cannot create " + m_path.string());
+    if (!m_fd) throw errno_error(errno, "cannot write " + target.string());
   }
   ~TempFile() {
     if (!m_path.empty()) ::unlink(m_path.c_str());
@@ -96,6 +96,7 @@ ResultFile upload_result(Store& store, const UploadRequest& r) {
   int in = r.file == "-" ? STDIN_FILENO : fd.get();
   ByteSource source(fd_reader(in, input_name(r.file)));
   if (regular) source.file_fd = in;
+  source.name = input_name(r.file);
   source.progress = between_chunks(r.progress, total);
   try {
     return store.put_result(r.record, name, source, opts);

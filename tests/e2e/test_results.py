@@ -169,6 +169,7 @@ class DicomTest(WfctlTestCase):
         self.assertEqual(info["Modality"], "MR")
         self.assertEqual((info["Rows"], info["Columns"]), (64, 64))
         self.assertEqual(self.ok("result", "info", MR, "-o", "json").json(), info)
+        self.assertEqual(self.ok("result", "info", "1", "-o", "name").text, info["SOPInstanceUID"] + "\n")
         table = self.ok("result", "info", "1").text
         self.assertIn("SOPInstanceUID", table)
         full = self.ok("result", "info", "1", "--all", "-o", "json").json()
@@ -246,6 +247,7 @@ class SendTest(WfctlTestCase):
         port = self.start_storescp()
         peer = f"STORESCP@127.0.0.1:{port}"
         self.ok("result", "echo", peer)
+        self.assertEqual(self.ok("result", "echo", peer, "-o", "json").json(), {"peer": peer, "ok": True})
         for i, f in enumerate((MR, CT), start=1):
             self.assertEqual(self.run_wfctl("result", "upload", str(i), f, "--name", f"record-{i}.dcm").code, 0)
         r = self.ok("result", "send", "1", "2", "--to", peer, "-o", "json").json()
@@ -271,6 +273,8 @@ class SendTest(WfctlTestCase):
         self.fails(6, "result", "echo", f"X@127.0.0.1:{port}", "--timeout", "2")
         self.fails(6, "result", "send", "1", "--to", f"X@127.0.0.1:{port}", "--timeout", "2")
         self.fails(2, "result", "send", "1", "--to", "nonsense")
+        r = self.fails(2, "result", "echo", f"X@[::1]:{port}")
+        self.assertIn("IPv6 addresses are not supported", r.errtext)
 
 
 if __name__ == "__main__":

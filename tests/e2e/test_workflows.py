@@ -125,6 +125,45 @@ class CrudTest(WfctlTestCase):
         self.assertEqual(self.ok("list", "-o", "name").text, "")
 
 
+class OperatorHabitsTest(WfctlTestCase):
+    """What the first user test found: each case here once misbehaved."""
+
+    def test_repeated_ids_in_delete(self):
+        self.ok("create", "-f", "-", "--name", "n", "--version", "1", input="{}")
+        self.assertEqual(self.ok("delete", "1", "1", "-o", "name").text, "1\n")
+
+    def test_yaml_quotes_what_yaml_readers_would_retype(self):
+        for v in ("yes", "no", "on", "off", "0x10", "0o17", "1_000", ".inf", "2001-12-14", "12:30:00", "1.0"):
+            self.ok("create", "-f", "-", "--name", "n", "--version", v, input="{}")
+        versions = [l.split(":", 1)[1].strip() for l in self.ok("list", "-o", "yaml").text.splitlines()
+                    if l.strip().startswith("version:")]
+        self.assertEqual(versions, ['"yes"', '"no"', '"on"', '"off"', '"0x10"', '"0o17"', '"1_000"', '".inf"',
+                                    '"2001-12-14"', '"12:30:00"', '"1.0"'])
+
+    def test_tables_count_characters_and_keep_one_line_per_row(self):
+        self.ok("create", "-f", "-", "--name", "réco-ü", "--version", "1", "--author", "Müller",
+                "--description", "two\nlines", input="{}")
+        self.ok("create", "-f", "-", "--name", "reco", "--version", "1", "--author", "Muller", input="{}")
+        rows = self.ok("list", "-o", "wide").text.splitlines()
+        self.assertEqual(len(rows), 3)
+        self.assertIn("two\\nlines", rows[1])
+        self.assertEqual(rows[1].index("<none>"), rows[2].index("<none>"))
+        self.assertEqual(rows[1].index("Müller"), rows[2].index("Muller"))
+
+    def test_plain_messages_for_bad_arguments(self):
+        r = self.fails(2)
+        self.assertEqual(r.errtext.splitlines()[0], "wfctl: error: a command is required")
+        r = self.fails(2, "list", "--limit", "0")
+        self.assertEqual(r.errtext.splitlines(), ["wfctl: error: --limit: '0' must be a positive whole number",
+                                                  "hint: run 'wfctl list --help' for usage"])
+        missing = os.path.join(self.tmp, "missing.json")
+        r = self.fails(2, "create", "-f", missing)
+        self.assertEqual(r.errtext.splitlines()[0],
+                         f"wfctl: error: --filename: cannot read {missing}: No such file or directory")
+        r = self.fails(2, "create", "-f", self.tmp)
+        self.assertEqual(r.errtext.splitlines()[0], f"wfctl: error: --filename: {self.tmp} is a directory")
+
+
 class ApplyTest(WfctlTestCase):
     def test_apply_is_idempotent(self):
         f = self.write("wf.yaml", FULL_YAML)

@@ -58,9 +58,6 @@ TEST_CASE("parse_peer accepts AET@HOST:PORT", "[dicom]") {
   CHECK(p.aet == "STORE SCP");
   CHECK(p.host == "10.0.0.7");
   CHECK(p.port == 104);
-  p = dicom::parse_peer("A@[::1]:4242");
-  CHECK(p.host == "::1");
-  CHECK(p.port == 4242);
   p = dicom::parse_peer("SIXTEEN_CHARS_AE@h:65535");
   CHECK(p.aet == "SIXTEEN_CHARS_AE");
   CHECK(p.port == 65535);
@@ -70,7 +67,7 @@ TEST_CASE("parse_peer rejects malformed peers as usage errors", "[dicom]") {
   for (const char* text :
        {"", "PACS", "@host:104", "SEVENTEEN_CHARS_A@h:104", "PA\\CS@h:104", "PA\tCS@h:104",
         "   @h:104", "PACS@:104", "PACS@", "PACS@h:", "PACS@h:0", "PACS@h:65536", "PACS@h:-1",
-        "PACS@h:10x", "PACS@h:port", "PACS@::1:104", "PACS@[::1", "PACS@[::1]x", "PACS@h h:104"}) {
+        "PACS@h:10x", "PACS@h:port", "PACS@::1:104", "PACS@[::1", "PACS@[::1]x", "A@[::1]:4242", "PACS@h h:104"}) {
     INFO(text);
     const std::string message = error_of(ErrorKind::usage, [&] { dicom::parse_peer(text); });
     CHECK_FALSE(message.empty());

@@ -40,7 +40,7 @@ const char* to_string(Origin o);
 struct Setting {
   std::optional<std::string> value;  // absent: not set anywhere
   Origin origin = Origin::default_value;
-  std::string source;  // "--store", "WFCTL_STORE", "context lab (/path/config.yaml)", "default"
+  std::string source = "default";  // "--store", "WFCTL_STORE", "context lab (/path/config.yaml)"
 };
 
 /// Values given as flags; empty when the flag was not given.

@@ -92,7 +92,7 @@ struct Peer {
   int port = 104;
 };
 
-/// Parses "AET@HOST:PORT" ("AET@HOST" means port 104; an IPv6 host goes in brackets); throws
+/// Parses "AET@HOST:PORT" ("AET@HOST" means port 104; IPv6 literals are refused: DCMTK 3.6.7 cannot use them); throws
 /// Error(usage) when the AE title is not 1..16 characters without backslash or control
 /// characters, the host is empty or the port is not 1..65535.
 Peer parse_peer(std::string_view text);

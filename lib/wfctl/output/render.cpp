@@ -14,6 +14,20 @@ namespace {
 
 std::string or_none(const std::optional<std::string>& s) { return s ? *s : "<none>"; }
 
+// Strings a YAML 1.2 or 1.1 reader (PyYAML, yaml-cpp users) would take for something else:
+// null, booleans (yes/no/on/off too), numbers in any base, infinities, dates and times.
+bool needs_quotes(const std::string& s) {
+  if (s.empty() || !resolve_plain_scalar(s).is_string()) return true;
+  static const char* const k_words[] = {"y",  "Y",  "yes", "Yes",  "YES",  "n",    "N",    "no",   "No",
+                                        "NO", "on", "On",  "ON",   "off",  "Off",  "OFF",  "~",    ".inf",
+                                        ".Inf", ".INF", "-.inf", "+.inf", ".nan", ".NaN", ".NAN", "<<", "="};
+  for (const char* w : k_words)
+    if (s == w) return true;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  // Anything that starts like a number, a date or a time is quoted rather than guessed about.
+  return digit(s[0]) || ((s[0] == '-' || s[0] == '+' || s[0] == '.') && s.size() > 1 && (digit(s[1]) || s[1] == '.'));
+}
+
 void emit(YAML::Emitter& out, const Json& v) {
   switch (v.type()) {
     case Json::value_t::object:
@@ -31,8 +45,8 @@ void emit(YAML::Emitter& out, const Json& v) {
       break;
     case Json::value_t::string: {
       const auto& s = v.get_ref<const std::string&>();
-      // "2", "true", "null" and "" must stay strings when read back.
-      if (!resolve_plain_scalar(s).is_string() || s.empty()) out << YAML::DoubleQuoted << s;
+      // "2", "true", "yes", "null" and "" must stay strings when read back.
+      if (needs_quotes(s)) out << YAML::DoubleQuoted << s;
       else out << s;
       break;
     }
@@ -71,17 +85,44 @@ std::string to_yaml(const Json& value) {
   return std::string(out.c_str()) + "\n";
 }
 
+namespace {
+// Columns are counted in characters, not bytes, so "Müller" lines up with "Muller".
+std::size_t display_width(const std::string& s) {
+  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+}  // namespace
+
+void Table::add(std::vector<std::string> row) {
+  for (auto& cell : row) {
+    if (std::none_of(cell.begin(), cell.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+      continue;
+    std::string clean;
+    for (char c : cell) {
+      if (c == '\n') clean += "\\n";
+      else if (c == '\t') clean += "\\t";
+      else if (c == '\r') clean += "\\r";
+      else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) clean += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+      else clean += c;
+    }
+    cell = std::move(clean);
+  }
+  m_rows.push_back(std::move(row));
+}
+
 void Table::print(std::ostream& out, bool no_headers) const {
   std::vector<std::size_t> width(m_headers.size(), 0);
   if (!no_headers)
-    for (std::size_t i = 0; i < m_headers.size(); ++i) width[i] = m_headers[i].size();
+    for (std::size_t i = 0; i < m_headers.size(); ++i) width[i] = display_width(m_headers[i]);
   for (const auto& row : m_rows)
-    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], display_width(row[i]));
   auto line = [&](const std::vector<std::string>& cells) {
     std::string s;
     for (std::size_t i = 0; i < cells.size(); ++i) {
       s += cells[i];
-      if (i + 1 < cells.size()) s.append(width[i] - cells[i].size() + 3, ' ');
+      if (i + 1 < cells.size()) s.append(width[i] - display_width(cells[i]) + 3, ' ');
     }
     out << s << '\n';
   };

@@ -25,7 +25,8 @@ std::string to_yaml(const Json& value);
 class Table {
  public:
   explicit Table(std::vector<std::string> headers) : m_headers(std::move(headers)) {}
-  void add(std::vector<std::string> row) { m_rows.push_back(std::move(row)); }
+  /// Adds a row; control characters in cells are shown escaped (\n), so a row is one line.
+  void add(std::vector<std::string> row);
   void print(std::ostream& out, bool no_headers) const;
 
  private:

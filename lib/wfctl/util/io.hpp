@@ -14,6 +14,7 @@ using WriteFn = std::function<void(const char* data, std::size_t n)>;
 }  // namespace wfctl
 
 #include <cstdint>
+#include <string>
 
 namespace wfctl {
 
@@ -24,6 +25,7 @@ struct ByteSource {
   ByteSource(ReadFn r) : read(std::move(r)) {}  // NOLINT: a plain reader is a source
   ReadFn read;
   int file_fd = -1;
+  std::string name;  // how messages name the source ("kspace.npy", "<stdin>")
   /// Called with the bytes consumed so far, between chunks; may throw to stop (Ctrl-C).
   std::function<void(std::uint64_t)> progress;
 };

@@ -21,18 +21,27 @@ namespace wfctl::dicom::detail {
 
 namespace fs = std::filesystem;
 
-void init_dcmtk() {
-  static const bool initialized = [] {
+namespace {
+// Registers the decoders for the life of the process and unregisters them at exit, so that
+// leak checkers see DCMTK's codec list emptied as its documentation asks.
+struct Codecs {
+  Codecs() {
     // DCMTK logs warnings and errors to stderr; wfctl reports one error line of its own, and
     // every condition DCMTK logs here also comes back as a status that we turn into a message.
     OFLog::configure(OFLogger::OFF_LOG_LEVEL);
     DJDecoderRegistration::registerCodecs();
     DJLSDecoderRegistration::registerCodecs();
     DcmRLEDecoderRegistration::registerCodecs();
-    return true;
-  }();
-  (void)initialized;
-}
+  }
+  ~Codecs() {
+    DcmRLEDecoderRegistration::cleanup();
+    DJLSDecoderRegistration::cleanup();
+    DJDecoderRegistration::cleanup();
+  }
+};
+}  // namespace
+
+void init_dcmtk() { static const Codecs codecs; }
 
 namespace {
 

@@ -126,26 +126,16 @@ Peer parse_peer(std::string_view text) {
 
   std::string_view rest = text.substr(at + 1);
   std::string_view port_text;
-  if (rest.starts_with('[')) {
-    const std::size_t close = rest.find(']');
-    if (close == std::string_view::npos) throw bad("unclosed '[' around the host");
-    peer.host = std::string(rest.substr(1, close - 1));
-    const std::string_view after = rest.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') throw bad("expected ':' after ']'");
-      port_text = after.substr(1);
-      if (port_text.empty()) throw bad("empty port");
-    }
-  } else {
-    const std::size_t colon = rest.rfind(':');
-    if (colon != std::string_view::npos && rest.find(':') != colon) {
-      throw bad("an IPv6 address must be written in brackets, e.g. AET@[::1]:104");
-    }
-    peer.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port_text = rest.substr(colon + 1);
-      if (port_text.empty()) throw bad("empty port");
-    }
+  // DCMTK 3.6.7 joins host and port as "host:port" and splits at the first colon, so an
+  // IPv6 literal can never reach the peer: say so rather than fail later with its message.
+  if (rest.starts_with('[') || std::count(rest.begin(), rest.end(), ':') > 1) {
+    throw bad("IPv6 addresses are not supported by DCMTK 3.6.7; use an IPv4 address or a host name");
+  }
+  const std::size_t colon = rest.rfind(':');
+  peer.host = std::string(rest.substr(0, colon));
+  if (colon != std::string_view::npos) {
+    port_text = rest.substr(colon + 1);
+    if (port_text.empty()) throw bad("empty port");
   }
   if (peer.host.empty()) throw bad("empty host");
   for (const char c : peer.host) {

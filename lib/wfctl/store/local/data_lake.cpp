@@ -304,7 +304,8 @@ namespace {
 // else through two alternating buffers.
 Copied copy_into(int fd, const std::string& label, const ByteSource& source) {
   auto after_chunk = with_writeback(fd, source.progress);
-  if (source.file_fd >= 0) return copy_file_hashed(source.file_fd, fd, label, after_chunk);
+  if (source.file_fd >= 0)
+    return copy_file_hashed(source.file_fd, fd, source.name.empty() ? "the source" : source.name, after_chunk);
   return copy_hashed(source.read, fd_writer(fd, label), after_chunk);
 }
 
