@@ -34,7 +34,14 @@ Store& AppContext::store() {
 
 output::Options AppContext::output() {
   output::Options o;
-  o.format = output::parse_format(*settings().output.value);
+  const auto& setting = settings().output;
+  try {
+    o.format = output::parse_format(*setting.value);
+  } catch (const Error& e) {
+    // A bad default in the config file or WFCTL_OUTPUT is named by where it came from.
+    if (setting.origin == config::Origin::flag) throw;
+    throw e.with_context(setting.source);
+  }
   o.no_headers = no_headers;
   return o;
 }

@@ -65,6 +65,13 @@ class ConfigTest(WfctlTestCase):
         self.assertEqual(self.ok("--config", alt, "--context", "z", "list", "-o", "json").text, "[]\n")
         self.assertEqual(self.ok("list", "-o", "json", env={"WFCTL_CONFIG": alt}).text, "[]\n")
 
+    def test_bad_default_output_names_its_origin(self):
+        r = self.fails(2, "list", env={"WFCTL_OUTPUT": "xml"})
+        self.assertEqual(r.errtext.splitlines()[0], "wfctl: error: WFCTL_OUTPUT: invalid output format 'xml'")
+        cfg = self.write("c.yaml", "current-context: a\ncontexts:\n  a:\n    output: xml\n")
+        r = self.fails(2, "--config", cfg, "list")
+        self.assertEqual(r.errtext.splitlines()[0], f"wfctl: error: context a ({cfg}): invalid output format 'xml'")
+
     def test_no_current_context(self):
         self.fails(3, "config", "current-context")
         self.assertEqual(self.ok("config", "get-contexts").text, "")
