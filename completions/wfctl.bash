@@ -144,14 +144,14 @@ declare -gA _wfctl_positionals=(
   ['wfctl get']='ids'
   ['wfctl update']='ids'
   ['wfctl delete']='ids ...'
-  ['wfctl result upload']='none file'
-  ['wfctl result list']='none'
-  ['wfctl result download']='none'
-  ['wfctl result image']='none'
+  ['wfctl result upload']='records file'
+  ['wfctl result list']='records'
+  ['wfctl result download']='records'
+  ['wfctl result image']='records'
   ['wfctl result info']='file'
-  ['wfctl result export']='none ...'
+  ['wfctl result export']='records ...'
   ['wfctl result echo']='none'
-  ['wfctl result send']='none ...'
+  ['wfctl result send']='records ...'
   ['wfctl config use-context']='contexts'
   ['wfctl config set-context']='contexts'
   ['wfctl completion']='words:bash,zsh,fish'
@@ -187,6 +187,7 @@ _wfctl_complete_value() {
     file) compopt -o filenames 2>/dev/null; _wfctl_add "$prefix" "" < <(compgen -f -- "$cur") ;;
     dir) compopt -o filenames 2>/dev/null; _wfctl_add "$prefix" "" < <(compgen -d -- "$cur") ;;
     ids) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_pass[@]}" list -o name 2>/dev/null) ;;
+    records) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_pass[@]}" result list -o name 2>/dev/null | cut -d/ -f1 | uniq) ;;
     contexts) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_cfg[@]}" config get-contexts -o name 2>/dev/null) ;;
   esac
 }

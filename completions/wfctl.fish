@@ -196,6 +196,10 @@ function __wfctl_ids
     __wfctl_run (__wfctl_given --store --context --config) list -o name
 end
 
+function __wfctl_records
+    __wfctl_run (__wfctl_given --store --context --config) result list -o name | string replace -r '/.*' '' | uniq
+end
+
 function __wfctl_contexts
     __wfctl_run (__wfctl_given --config) config get-contexts -o name
 end
@@ -282,22 +286,26 @@ complete -c wfctl -n "__wfctl_under 'wfctl result upload'" -l help -s h -d 'Prin
 complete -c wfctl -n "__wfctl_under 'wfctl result upload'" -l name -r -f -d 'Stored file name (default: FILE\'s base name)'
 complete -c wfctl -n "__wfctl_under 'wfctl result upload'" -l force -d 'Replace an existing file'
 complete -c wfctl -n "__wfctl_under 'wfctl result upload'" -l dicom -d 'Validate as DICOM even without a .dcm name'
+complete -c wfctl -n "__wfctl_arg 'wfctl result upload' 1" -f -a '(__wfctl_records)' -d 'Record id'
 complete -c wfctl -n "__wfctl_arg 'wfctl result upload' 2" -F -d 'File to upload; - reads stdin (needs --name)'
 
 # wfctl result list
 complete -c wfctl -n "__wfctl_under 'wfctl result list'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_arg 'wfctl result list' 1" -f -a '(__wfctl_records)' -d 'Only this record'
 
 # wfctl result download
 complete -c wfctl -n "__wfctl_under 'wfctl result download'" -l help -s h -d 'Print this help message and exit'
 complete -c wfctl -n "__wfctl_under 'wfctl result download'" -l file -r -f -d 'Stored file name (default: record-RECORD.dcm)'
 complete -c wfctl -n "__wfctl_under 'wfctl result download'" -l output-file -s O -r -F -d 'Where to write: a path, a directory, or - for stdout'
 complete -c wfctl -n "__wfctl_under 'wfctl result download'" -l force -d 'Overwrite an existing output file'
+complete -c wfctl -n "__wfctl_arg 'wfctl result download' 1" -f -a '(__wfctl_records)' -d 'Record id'
 
 # wfctl result image
 complete -c wfctl -n "__wfctl_under 'wfctl result image'" -l help -s h -d 'Print this help message and exit'
 complete -c wfctl -n "__wfctl_under 'wfctl result image'" -l png -r -F -d 'Render a PNG preview to this path (- for stdout)'
 complete -c wfctl -n "__wfctl_under 'wfctl result image'" -l frame -r -f -d 'Frame to render, counted from 0'
 complete -c wfctl -n "__wfctl_under 'wfctl result image'" -l window -r -f -d 'Window CENTER,WIDTH (default: the frame\'s min-max)'
+complete -c wfctl -n "__wfctl_arg 'wfctl result image' 1" -f -a '(__wfctl_records)' -d 'Record id'
 
 # wfctl result info
 complete -c wfctl -n "__wfctl_under 'wfctl result info'" -l help -s h -d 'Print this help message and exit'
@@ -308,6 +316,7 @@ complete -c wfctl -n "__wfctl_arg 'wfctl result info' 1" -F -d 'Record id, or a 
 complete -c wfctl -n "__wfctl_under 'wfctl result export'" -l help -s h -d 'Print this help message and exit'
 complete -c wfctl -n "__wfctl_under 'wfctl result export'" -l to -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'Target directory'
 complete -c wfctl -n "__wfctl_under 'wfctl result export'" -l anonymize -l anonymise -d 'Apply the PS3.15 Basic Confidentiality Profile'
+complete -c wfctl -n "__wfctl_arg 'wfctl result export' 1 1" -f -a '(__wfctl_records)' -d 'Record ids'
 
 # wfctl result echo
 complete -c wfctl -n "__wfctl_under 'wfctl result echo'" -l help -s h -d 'Print this help message and exit'
@@ -319,6 +328,7 @@ complete -c wfctl -n "__wfctl_under 'wfctl result send'" -l help -s h -d 'Print 
 complete -c wfctl -n "__wfctl_under 'wfctl result send'" -l to -r -f -d 'AET@HOST:PORT'
 complete -c wfctl -n "__wfctl_under 'wfctl result send'" -l calling-aet -r -f -d 'Our AE title'
 complete -c wfctl -n "__wfctl_under 'wfctl result send'" -l timeout -r -f -d 'Seconds to wait for each network step'
+complete -c wfctl -n "__wfctl_arg 'wfctl result send' 1 1" -f -a '(__wfctl_records)' -d 'Record ids'
 
 # wfctl config
 complete -c wfctl -n "__wfctl_needs_command 'wfctl config'" -a view -d 'Show every resolved setting and where it came from'

@@ -38,6 +38,8 @@ std::string kind_code(const Value& v) {
       return "dir";
     case ValueKind::workflow_id:
       return "ids";
+    case ValueKind::record_id:
+      return "records";
     case ValueKind::context:
       return "contexts";
   }
@@ -152,6 +154,7 @@ _wfctl_complete_value() {
     file) compopt -o filenames 2>/dev/null; _wfctl_add "$prefix" "" < <(compgen -f -- "$cur") ;;
     dir) compopt -o filenames 2>/dev/null; _wfctl_add "$prefix" "" < <(compgen -d -- "$cur") ;;
     ids) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_pass[@]}" list -o name 2>/dev/null) ;;
+    records) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_pass[@]}" result list -o name 2>/dev/null | cut -d/ -f1 | uniq) ;;
     contexts) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_cfg[@]}" config get-contexts -o name 2>/dev/null) ;;
   esac
 }
@@ -266,6 +269,9 @@ _wfctl_complete_value() {
     ids)
       vals=(${(f)"$($_wfctl_cmd "${_wfctl_pass[@]}" list -o name 2>/dev/null)"})
       _wanted ids expl 'workflow id' compadd -a vals ;;
+    records)
+      vals=(${(f)"$($_wfctl_cmd "${_wfctl_pass[@]}" result list -o name 2>/dev/null | cut -d/ -f1 | uniq)"})
+      _wanted records expl 'record id' compadd -a vals ;;
     contexts)
       vals=(${(f)"$($_wfctl_cmd "${_wfctl_cfg[@]}" config get-contexts -o name 2>/dev/null)"})
       _wanted contexts expl context compadd -a vals ;;

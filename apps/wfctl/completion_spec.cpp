@@ -37,6 +37,7 @@ const std::vector<Hint>& hints() {
       {"", "--png", ValueKind::file},
       {"", "--output-file", ValueKind::file},
       {"", "ID", ValueKind::workflow_id},
+      {"", "RECORD", ValueKind::record_id},
       {"", "FILE", ValueKind::file},
   };
   return table;

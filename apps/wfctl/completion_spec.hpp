@@ -23,6 +23,7 @@ enum class ValueKind {
   file,         // a path
   directory,    // a directory
   workflow_id,  // an id from `wfctl list -o name`
+  record_id,    // a record id from `wfctl result list -o name`
   context,      // a name from `wfctl config get-contexts -o name`
 };
 

@@ -205,6 +205,13 @@ class BashCompletionTest(DocsTestCase):
         self.assertEqual(self.complete("wfctl", "result", "upload", "7", "wf"), ["wf.yaml"])
         self.assertEqual(self.complete("wfctl", "result", "upload", "wf"), [])  # RECORD is not a file
 
+    def test_record_ids_from_the_store(self):
+        for record in ("7", "12", "7"):
+            name = f"f{len(os.listdir(self.tmp))}"
+            self.assertEqual(self.run_wfctl("result", "upload", record, "-", "--name", name, input=b"x").code, 0)
+        self.assertEqual(self.complete("wfctl", "result", "download", ""), ["7", "12"])
+        self.assertEqual(self.complete("wfctl", "result", "send", "7", ""), ["7", "12"])
+
 
 class FishCompletionTest(DocsTestCase):
     def complete(self, line):
