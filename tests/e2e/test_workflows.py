@@ -217,6 +217,14 @@ class BadInputTest(WfctlTestCase):
         r = self.fails(4, "create", "-f", self.write("bad.yaml", "name: a\ndefinition: {x: [1, 2}\n"))
         self.assertRegex(r.errtext, r"bad\.yaml:\d+:\d+: invalid YAML")
 
+    def test_deeply_nested_input_is_refused_not_crashed_on(self):
+        deep = '{"a":' * 100000 + "1" + "}" * 100000
+        r = self.fails(4, "create", "-f", "-", "--name", "a", "--version", "1", input=deep)
+        self.assertIn("nested more than 512 levels deep", r.errtext)
+        yaml = "a:\n" + "".join(" " * (i + 1) + "b:\n" for i in range(3000))
+        r = self.fails(4, "create", "-f", "-", "--name", "a", "--version", "1", input=yaml)
+        self.assertIn("nested too deeply", r.errtext)
+
     def test_bad_ids(self):
         for bad in ("0", "-1", "abc", "18446744073709551616", "1.5", ""):
             r = self.fails(2, "get", bad)

@@ -1,5 +1,6 @@
 #include <wfctl/model/document.hpp>
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -13,6 +14,8 @@ namespace wfctl {
 namespace {
 
 const char* const k_meta_keys[] = {"name", "version", "description", "author"};
+// Deeper than any real definition, shallow enough that recursive printing and freeing are safe.
+constexpr int k_max_depth = 512;
 
 bool is_meta_key(const std::string& key) {
   return std::find(std::begin(k_meta_keys), std::end(k_meta_keys), key) != std::end(k_meta_keys);
@@ -70,7 +73,15 @@ std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t 
 
 std::vector<Document> parse_json(std::string_view text, const std::string& source) {
   try {
-    return {Document{Json::parse(text), source}};
+    // nlohmann parses without recursion but destroys and prints recursively: a document
+    // nested 100 000 deep would overflow the stack, so refuse it while parsing.
+    auto limit_depth = [&](int depth, nlohmann::json::parse_event_t, Json&) {
+      if (depth > k_max_depth)
+        throw Error(ErrorKind::invalid_input,
+                    fmt::format("{}: invalid JSON: nested more than {} levels deep", source, k_max_depth));
+      return true;
+    };
+    return {Document{Json::parse(text, limit_depth), source}};
   } catch (const nlohmann::json::parse_error& e) {
     auto [line, col] = line_col(text, e.byte == 0 ? 0 : e.byte - 1);
     std::string why = e.what();
@@ -86,6 +97,10 @@ std::vector<Document> parse_yaml(std::string_view text, const std::string& sourc
   std::vector<YAML::Node> nodes;
   try {
     nodes = YAML::LoadAll(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp stops at its own depth limit, with the message "bad file".
+    throw Error(ErrorKind::invalid_input,
+                fmt::format("{}:{}:{}: invalid YAML: nested too deeply", source, e.mark.line + 1, e.mark.column + 1));
   } catch (const YAML::Exception& e) {
     throw Error(ErrorKind::invalid_input, fmt::format("{}:{}:{}: invalid YAML: {}", source,
                                                       e.mark.line + 1, e.mark.column + 1, e.msg));
