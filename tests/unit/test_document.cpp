@@ -77,6 +77,16 @@ TEST_CASE("missing or bad meta fields are named", "[document]") {
         "wf: version: must be a string, got a boolean");
 }
 
+TEST_CASE("meta fields are one line without control characters", "[document]") {
+  CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"a\u0000b","version":"1","definition":{}})"); }) ==
+        "wf: name: must be one line without control characters");
+  CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"a","version":"1\n2","definition":{}})"); }) ==
+        "wf: version: must be one line without control characters");
+  CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"a","version":"1","author":"x\ty","definition":{}})"); }) ==
+        "wf: author: must be one line without control characters");
+  CHECK(one(R"({"name":"a","version":"1","description":"two\nlines","definition":{}})").fields.description == "two\nlines");
+}
+
 TEST_CASE("malformed JSON and YAML report line and column", "[document]") {
   CHECK(error_of(ErrorKind::invalid_input, [] { parse_documents("{\n  \"a\": 1,\n  \"b\" 2\n}", "f.json"); })
             .rfind("f.json:3:", 0) == 0);

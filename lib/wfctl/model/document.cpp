@@ -185,14 +185,21 @@ std::vector<Document> parse_documents(std::string_view text, const std::string& 
 }
 
 void check_meta_fields(const WorkflowFields& f, const std::string& where) {
+  auto has_control = [](const std::string& v) {
+    return std::any_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  };
   auto check = [&](const std::string& value, const char* field) {
     if (value.empty())
       throw Error(ErrorKind::invalid_input, fmt::format("{}: {}: must not be empty", where, field));
-    if (value.find_first_of("\n\r") != std::string::npos)
-      throw Error(ErrorKind::invalid_input, fmt::format("{}: {}: must be a single line", where, field));
+    if (has_control(value))
+      throw Error(ErrorKind::invalid_input,
+                  fmt::format("{}: {}: must be one line without control characters", where, field));
   };
   check(f.name, "name");
   check(f.version, "version");
+  if (f.author && has_control(*f.author))
+    throw Error(ErrorKind::invalid_input,
+                fmt::format("{}: author: must be one line without control characters", where));
 }
 
 WorkflowDraft draft_from_document(const Document& doc, const MetaOverrides& overrides) {

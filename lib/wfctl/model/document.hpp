@@ -43,7 +43,8 @@ WorkflowDraft draft_from_document(const Document& doc, const MetaOverrides& over
 /// to change.
 WorkflowUpdate update_from(const Workflow& current, const Document* doc, const MetaOverrides& overrides);
 
-/// Validates one meta field value: name and version must be non-empty and one line.
+/// Validates the meta fields: name and version non-empty, and name, version and author one
+/// line without control characters (a description may span lines). Throws Error(invalid_input).
 void check_meta_fields(const WorkflowFields& fields, const std::string& where);
 
 /// The JSON type name of a value as users read it: "an object", "an array", "null", ...
