@@ -94,6 +94,14 @@ ResultFile upload_result(Store& store, const UploadRequest& r) {
     };
   }
   int in = r.file == "-" ? STDIN_FILENO : fd.get();
+  if (r.file == "-") {
+    // `< file` makes stdin a regular file, which the kernel can copy too (from its start only).
+    struct stat st {};
+    if (::fstat(in, &st) == 0 && S_ISREG(st.st_mode) && ::lseek(in, 0, SEEK_CUR) == 0) {
+      regular = true;
+      total = static_cast<std::uint64_t>(st.st_size);
+    }
+  }
   ByteSource source(fd_reader(in, input_name(r.file)));
   if (regular) source.file_fd = in;
   source.name = input_name(r.file);

@@ -46,6 +46,22 @@ class UploadDownloadTest(WfctlTestCase):
         self.ok("result", "upload", "3", "-", "--name", "in.bin", input=b"xyz")
         self.assertEqual(self.ok("result", "download", "3", "--file", "in.bin").out, b"xyz")
 
+    def test_stdin_redirected_from_a_file(self):
+        data = os.urandom(5 * 1024 * 1024 + 3)
+        src = self.write("src.bin", data)
+        with open(src, "rb") as f:
+            r = subprocess.run([WFCTL, "result", "upload", "4", "-", "--name", "whole.bin", "-o", "json"], stdin=f,
+                               capture_output=True, env=self.env, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["size"], len(data))
+        with open(src, "rb", buffering=0) as f:
+            f.read(100)  # a reader that already consumed part of the file: the rest is uploaded
+            r = subprocess.run([WFCTL, "result", "upload", "4", "-", "--name", "rest.bin"], stdin=f,
+                               capture_output=True, env=self.env, cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.ok("result", "download", "4", "--file", "whole.bin").out, data)
+        self.assertEqual(self.ok("result", "download", "4", "--file", "rest.bin").out, data[100:])
+
     def test_existing_file_needs_force(self):
         a = self.write("a.bin", b"old")
         b = self.write("b.bin", b"new")
