@@ -160,6 +160,8 @@ class OperatorHabitsTest(WfctlTestCase):
         r = self.fails(2, "create", "-f", missing)
         self.assertEqual(r.errtext.splitlines()[0],
                          f"wfctl: error: --filename: cannot read {missing}: No such file or directory")
+        r = self.fails(2, "create", "-f", "-", "--name", "", "--version", "1", input="{}")
+        self.assertEqual(r.errtext.splitlines()[0], "wfctl: error: --name: must not be empty")
         r = self.fails(2, "create", "-f", self.tmp)
         self.assertEqual(r.errtext.splitlines()[0], f"wfctl: error: --filename: {self.tmp} is a directory")
 

@@ -152,6 +152,17 @@ bool is_meta_only(const Json& doc) {
   return true;
 }
 
+// A bad flag is named as the flag, not as the document it would have overridden.
+void check_overrides(const MetaOverrides& o) {
+  WorkflowFields probe{o.name.value_or("x"), std::nullopt, o.version.value_or("x"), o.author};
+  try {
+    check_meta_fields(probe, "");
+  } catch (const Error& e) {
+    std::string msg = e.what();  // ": name: must not be empty"
+    throw Error(ErrorKind::usage, "--" + msg.substr(2));
+  }
+}
+
 void apply_overrides(WorkflowFields& f, const MetaOverrides& o) {
   if (o.name) f.name = *o.name;
   if (o.version) f.version = *o.version;
@@ -203,6 +214,7 @@ void check_meta_fields(const WorkflowFields& f, const std::string& where) {
 }
 
 WorkflowDraft draft_from_document(const Document& doc, const MetaOverrides& overrides) {
+  check_overrides(overrides);
   const Json& v = doc.value;
   WorkflowDraft draft;
   if (is_full_document(v)) {
@@ -242,6 +254,7 @@ WorkflowDraft draft_from_document(const Document& doc, const MetaOverrides& over
 WorkflowUpdate update_from(const Workflow& current, const Document* doc, const MetaOverrides& overrides) {
   if (!doc && overrides.empty())
     throw Error(ErrorKind::usage, "nothing to update", "give -f FILE or one of --name, --version, --author, --description");
+  check_overrides(overrides);
   WorkflowUpdate update{current.fields, std::nullopt};
   std::string where = doc ? doc->where : std::string("update");
   if (doc) {
