@@ -1,4 +1,8 @@
 // wfctl: parse the command line, run the chosen action, map errors to exit codes.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <fmt/format.h>
 #include <iostream>
@@ -38,6 +42,11 @@ std::string command_path(const CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Started with stdin, stdout or stderr closed (cron, CI), the next file we open would take
+  // that number and a later print would write into it: hold those numbers with /dev/null.
+  for (int fd = 0; fd < 3; ++fd) {
+    if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+  }
   std::ios::sync_with_stdio(false);
   wfctl::install_interrupt_handler();
   wfctl::cli::AppContext ctx;

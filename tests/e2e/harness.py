@@ -66,8 +66,9 @@ class WfctlTestCase(unittest.TestCase):
             e.update(env)
         if isinstance(input, str):
             input = input.encode()
-        proc = subprocess.run([WFCTL, *args], input=input, capture_output=True, env=e, timeout=timeout,
-                              cwd=self.tmp)
+        stdin = subprocess.DEVNULL if input is None else None  # never the runner's own stdin
+        proc = subprocess.run([WFCTL, *args], input=input, stdin=stdin, capture_output=True, env=e,
+                              timeout=timeout, cwd=self.tmp)
         return Result(proc)
 
     def ok(self, *args, **kw):

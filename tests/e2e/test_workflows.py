@@ -272,6 +272,14 @@ class ExitCodeTest(WfctlTestCase):
         self.assertRegex(self.ok("--version").text, r"^wfctl \d+\.\d+\.\d+\n$")
         self.assertEqual(list(self.ok("version", "-o", "json").json().keys()), ["wfctl"])
 
+    def test_closed_standard_streams(self):
+        # cron and some CI runners start commands with stdin closed: nothing may land on fd 0
+        script = f'"{WFCTL}" create -f - --name a --version 1 <&-; echo "create $?"; ' \
+                 f'"{WFCTL}" list -o name <&-; echo "list $?"'
+        r = subprocess.run(["bash", "-c", script], capture_output=True, env=self.env, text=True)
+        self.assertEqual(r.stdout, "create 4\nlist 0\n", r.stderr)
+        self.assertIn("empty input", r.stderr)
+
     def test_store_that_is_a_file(self):
         f = self.write("afile", "x")
         self.fails(2, "--store", f, "list")
