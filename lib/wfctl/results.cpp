@@ -19,6 +19,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Downloaded files get the usual 0666 less the umask, like any file a command writes.
+constexpr fs::perms k_download_perms = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                       fs::perms::group_write | fs::perms::others_read | fs::perms::others_write;
+
 bool ends_with_dcm(const std::string& name) {
   if (name.size() < 4) return false;
   std::string ext = name.substr(name.size() - 4);
@@ -33,26 +37,6 @@ std::function<void(std::uint64_t)> between_chunks(ProgressFn progress, std::uint
     if (progress) progress(done, total);
   };
 }
-
-// A temporary file in `dir` that is removed unless released.
-class TempFile {
- public:
-  explicit TempFile(const fs::path& target) {
-    m_path = target.parent_path() / fmt::format(".{}.wfctl-{}.tmp", target.filename().string(), random_hex(6));
-    m_fd = UniqueFd(::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!m_fd) throw errno_error(errno, "cannot write " + target.string());
-  }
-  ~TempFile() {
-    if (!m_path.empty()) ::unlink(m_path.c_str());
-  }
-  int fd() const { return m_fd.get(); }
-  const fs::path& path() const { return m_path; }
-  void release() { m_path.clear(); }
-
- private:
-  fs::path m_path;
-  UniqueFd m_fd;
-};
 
 }  // namespace
 
@@ -132,25 +116,12 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
     throw Error(ErrorKind::conflict, target.string() + " already exists", "use --force to overwrite it");
   auto meta = store.find_result(r.record, name);
   if (!meta) throw Error(ErrorKind::not_found, fmt::format("records/{}/{} not found", r.record, name));
-  TempFile tmp(target);
-  ByteSink sink(fd_writer(tmp.fd(), tmp.path().string()));
-  sink.file_fd = tmp.fd();
-  sink.progress = with_writeback(tmp.fd(), between_chunks(r.progress, meta->size));
-  auto result = store.read_result(r.record, name, sink);
-  fsync_fd(tmp.fd(), tmp.path().string());
-  if (!r.force) {
-    // link() fails when the target appeared meanwhile: never overwrite without --force.
-    if (::link(tmp.path().c_str(), target.c_str()) != 0) {
-      if (errno == EEXIST)
-        throw Error(ErrorKind::conflict, target.string() + " already exists", "use --force to overwrite it");
-      throw errno_error(errno, "cannot write " + target.string());
-    }
-  } else if (::rename(tmp.path().c_str(), target.c_str()) != 0) {
-    throw errno_error(errno, "cannot write " + target.string());
-  } else {
-    tmp.release();
-  }
-  fsync_dir(target.has_parent_path() ? target.parent_path() : fs::path("."));
+  AtomicFile file(target, k_download_perms);
+  ByteSink sink(fd_writer(file.fd(), file.temp_path().string()));
+  sink.file_fd = file.fd();
+  sink.progress = with_writeback(file.fd(), between_chunks(r.progress, meta->size));
+  auto result = store.read_result(r.record, name, sink);  // throws on a checksum mismatch
+  file.commit(r.force);
   return result;
 }
 
@@ -160,13 +131,13 @@ ResultCopy::ResultCopy(Store& store, RecordId record, const std::string& name)
     m_path = *local;
     return;
   }
-  fs::path dir = fs::temp_directory_path();
-  TempFile tmp(dir / fmt::format("wfctl-record-{}", record));
-  ByteSink sink(fd_writer(tmp.fd(), tmp.path().string()));
-  sink.file_fd = tmp.fd();
+  fs::path copy = fs::temp_directory_path() / fmt::format("wfctl-record-{}-{}.dcm", record, random_hex(8));
+  AtomicFile file(copy);
+  ByteSink sink(fd_writer(file.fd(), file.temp_path().string()));
+  sink.file_fd = file.fd();
   store.read_result(record, name, sink);
-  m_path = m_temp = tmp.path().string();
-  tmp.release();
+  file.commit(false);
+  m_path = m_temp = copy.string();
 }
 
 ResultCopy::~ResultCopy() {

@@ -118,6 +118,39 @@ WriteFn fd_writer(int fd, std::string what) {
   };
 }
 
+AtomicFile::AtomicFile(fs::path target, fs::perms perms) : m_target(std::move(target)) {
+  fs::path dir = m_target.parent_path();
+  const auto mode = static_cast<mode_t>(perms & fs::perms::mask);
+  for (int attempt = 0; !m_fd; ++attempt) {
+    m_temp = dir / fmt::format(".{}.tmp-{}-{}", m_target.filename().string(), ::getpid(), random_hex(6));
+    m_fd.reset(::open(m_temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+    if (!m_fd && (errno != EEXIST || attempt > 10))
+      throw errno_error(errno, fmt::format("cannot write {}", m_target.string()));
+  }
+}
+
+AtomicFile::~AtomicFile() {
+  if (!m_committed) ::unlink(m_temp.c_str());
+}
+
+void AtomicFile::commit(bool replace) {
+  fsync_fd(m_fd.get(), m_temp.string());
+  m_fd.reset();
+  if (replace) {
+    if (::rename(m_temp.c_str(), m_target.c_str()) != 0)
+      throw errno_error(errno, fmt::format("cannot write {}", m_target.string()));
+    m_committed = true;
+  } else {
+    // link() refuses an existing name, even one that appeared a moment ago.
+    if (::link(m_temp.c_str(), m_target.c_str()) != 0) {
+      if (errno == EEXIST)
+        throw Error(ErrorKind::conflict, m_target.string() + " already exists", "use --force to overwrite it");
+      throw errno_error(errno, fmt::format("cannot write {}", m_target.string()));
+    }
+  }
+  fsync_dir(m_target.has_parent_path() ? m_target.parent_path() : fs::path("."));
+}
+
 void write_file_atomic(const fs::path& path, std::string_view content, fs::perms perms) {
   fs::path target = path;
   std::error_code ec;
@@ -127,34 +160,13 @@ void write_file_atomic(const fs::path& path, std::string_view content, fs::perms
     if (ec) throw errno_error(ec.value(), fmt::format("cannot resolve {}", path.string()));
   }
   fs::path dir = target.parent_path();
-  if (dir.empty()) dir = ".";
-  fs::create_directories(dir, ec);
-  if (ec) throw errno_error(ec.value(), fmt::format("cannot create directory {}", dir.string()));
-
-  const auto mode = static_cast<mode_t>(perms & fs::perms::mask);
-  fs::path temp;
-  UniqueFd fd;
-  for (int attempt = 0; !fd; ++attempt) {
-    temp =
-        dir / fmt::format(".{}.tmp-{}-{}", target.filename().string(), ::getpid(), random_hex(6));
-    fd.reset(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
-    if (!fd && (errno != EEXIST || attempt > 10)) {
-      throw errno_error(errno, fmt::format("cannot create {}", temp.string()));
-    }
+  if (!dir.empty()) {
+    fs::create_directories(dir, ec);
+    if (ec) throw errno_error(ec.value(), fmt::format("cannot create directory {}", dir.string()));
   }
-  try {
-    write_all(fd.get(), content.data(), content.size(), temp.string());
-    fsync_fd(fd.get(), temp.string());
-    fd.reset();
-    if (::rename(temp.c_str(), target.c_str()) != 0) {
-      throw errno_error(errno,
-                        fmt::format("cannot rename {} to {}", temp.string(), target.string()));
-    }
-  } catch (...) {
-    ::unlink(temp.c_str());
-    throw;
-  }
-  fsync_dir(dir);
+  AtomicFile file(target, perms);
+  write_all(file.fd(), content.data(), content.size(), file.temp_path().string());
+  file.commit(true);
 }
 
 }  // namespace wfctl

@@ -73,6 +73,32 @@ ReadFn fd_reader(int fd, std::string what = {});
 /// A WriteFn over `fd` (not owned); errors name `what`.
 WriteFn fd_writer(int fd, std::string what = {});
 
+/// A file that appears at `target` only once committed, whole: it is written as a temporary
+/// file in the same directory (so the final rename is atomic) and removed if never committed.
+class AtomicFile {
+ public:
+  /// Creates the temporary file with `perms` (less the umask); throws Error naming `target`.
+  explicit AtomicFile(std::filesystem::path target,
+                      std::filesystem::perms perms = std::filesystem::perms::owner_read |
+                                                     std::filesystem::perms::owner_write);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  /// The temporary file's descriptor, to write into.
+  int fd() const { return m_fd.get(); }
+  /// The temporary file's path, for messages.
+  const std::filesystem::path& temp_path() const { return m_temp; }
+  /// fsyncs the file, moves it to the target (over an existing one with `replace`, else
+  /// Error(conflict, "<target> already exists") and nothing changes), and fsyncs the directory.
+  void commit(bool replace);
+
+ private:
+  std::filesystem::path m_target, m_temp;
+  UniqueFd m_fd;
+  bool m_committed = false;
+};
+
 /// Replaces `path` with `content` so that a reader or a crash sees the old or the new file,
 /// never a mix: a temporary file in the same directory, fsync, rename, fsync of the directory.
 /// Missing parent directories are created; a symlink at `path` is written through (its
