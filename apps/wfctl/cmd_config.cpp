@@ -23,12 +23,10 @@ void view(AppContext& ctx) {
       {"config", &s.config_path}, {"context", &s.context},       {"store", &s.store},
       {"output", &s.output},      {"token-file", &s.token_file},
   };
-  if (out.format == output::Format::json || out.format == output::Format::yaml) {
+  if (output::is_structured(out.format)) {
     Json j = Json::object();
     for (auto& [key, setting] : rows) j[key] = setting_json(*setting);
-    if (out.format == output::Format::json) output::print_json(std::cout, j);
-    else std::cout << output::to_yaml(j);
-    return;
+    return output::print_structured(std::cout, j, out.format);
   }
   output::Table t({"SETTING", "VALUE", "ORIGIN"});
   for (auto& [key, setting] : rows)
@@ -40,7 +38,7 @@ void get_contexts(AppContext& ctx) {
   auto out = ctx.output();
   const auto& file = ctx.config_file();
   auto current = ctx.settings().context.value;
-  if (out.format == output::Format::json || out.format == output::Format::yaml) {
+  if (output::is_structured(out.format)) {
     Json arr = Json::array();
     for (const auto& c : file.contexts) {
       Json j = Json::object();
@@ -51,9 +49,7 @@ void get_contexts(AppContext& ctx) {
       j["token-file"] = c.token_file ? Json(*c.token_file) : Json(nullptr);
       arr.push_back(j);
     }
-    if (out.format == output::Format::json) output::print_json(std::cout, arr);
-    else std::cout << output::to_yaml(arr);
-    return;
+    return output::print_structured(std::cout, arr, out.format);
   }
   if (out.format == output::Format::name) {
     for (const auto& c : file.contexts) std::cout << c.name << '\n';

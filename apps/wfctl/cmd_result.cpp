@@ -14,11 +14,6 @@ namespace wfctl::cli {
 
 namespace {
 
-void print_json_or_yaml(const Json& j, const output::Options& out) {
-  if (out.format == output::Format::yaml) std::cout << output::to_yaml(j);
-  else output::print_json(std::cout, j);
-}
-
 void add_upload(CLI::App& group, AppContext& ctx) {
   struct Opts {
     std::string record, file;
@@ -142,13 +137,13 @@ void add_info(CLI::App& group, AppContext& ctx) {
         path = copy->path();
       }
       if (o->all) {
-        if (out.format != output::Format::json && out.format != output::Format::yaml)
+        if (!output::is_structured(out.format))
           throw Error(ErrorKind::usage, "--all needs -o json or -o yaml");
-        return print_json_or_yaml(dicom::to_dicom_json(path), out);
+        return output::print_structured(std::cout, dicom::to_dicom_json(path), out.format);
       }
       auto summary = dicom::to_json(dicom::read_summary(path));
-      if (out.format == output::Format::json || out.format == output::Format::yaml)
-        return print_json_or_yaml(summary, out);
+      if (output::is_structured(out.format))
+        return output::print_structured(std::cout, summary, out.format);
       if (out.format == output::Format::name) {
         std::cout << summary["SOPInstanceUID"].get<std::string>() << '\n';
         return;
@@ -188,10 +183,10 @@ void add_export(CLI::App& group, AppContext& ctx) {
       auto out = ctx.output();
       std::vector<std::unique_ptr<ResultCopy>> copies;
       auto written = dicom::export_tree(sources_for(ctx, o->records, copies), o->dir, o->anonymize);
-      if (out.format == output::Format::json || out.format == output::Format::yaml) {
+      if (output::is_structured(out.format)) {
         Json arr = Json::array();
         for (const auto& w : written) arr.push_back(Json{{"source", w.label}, {"path", w.path}});
-        return print_json_or_yaml(arr, out);
+        return output::print_structured(std::cout, arr, out.format);
       }
       for (const auto& w : written) {
         if (out.format == output::Format::name) std::cout << w.path << '\n';
@@ -216,8 +211,8 @@ void add_echo(CLI::App& group, AppContext& ctx) {
       auto out = ctx.output();
       auto peer = dicom::parse_peer(o->peer);
       dicom::echo(peer, o->calling, o->timeout);
-      if (out.format == output::Format::json || out.format == output::Format::yaml)
-        return print_json_or_yaml(Json{{"peer", o->peer}, {"ok", true}}, out);
+      if (output::is_structured(out.format))
+        return output::print_structured(std::cout, Json{{"peer", o->peer}, {"ok", true}}, out.format);
       if (out.format == output::Format::name) std::cout << o->peer << '\n';
       else std::cout << fmt::format("{}@{}:{} answered C-ECHO\n", peer.aet, peer.host, peer.port);
     };
@@ -251,7 +246,7 @@ void add_send(CLI::App& group, AppContext& ctx) {
                            {"sop_instance_uid", s.sop_instance_uid}, {"message", s.message}});
         t.add({s.label, s.ok ? "stored" : "failed", s.sop_instance_uid, s.message});
       }
-      if (out.format == output::Format::json || out.format == output::Format::yaml) print_json_or_yaml(arr, out);
+      if (output::is_structured(out.format)) output::print_structured(std::cout, arr, out.format);
       else if (out.format == output::Format::name) {
         for (const auto& s : statuses)
           if (s.ok) std::cout << s.label << '\n';

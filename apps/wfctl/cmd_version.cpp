@@ -11,11 +11,7 @@ void add_version_command(CLI::App& app, AppContext& ctx) {
       auto out = ctx.output();
       Json j = Json::object();
       j["wfctl"] = k_version;
-      if (out.format == output::Format::json) return output::print_json(std::cout, j);
-      if (out.format == output::Format::yaml) {
-        std::cout << output::to_yaml(j);
-        return;
-      }
+      if (output::is_structured(out.format)) return output::print_structured(std::cout, j, out.format);
       std::cout << "wfctl " << k_version << '\n';
     };
   });

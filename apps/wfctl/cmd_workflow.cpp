@@ -82,7 +82,7 @@ void add_list(CLI::App& app, AppContext& ctx) {
       auto out = ctx.output();
       auto q = o->query;
       // Tables and names never show definitions: do not read or parse them.
-      q.with_definition = !o->meta && (out.format == output::Format::json || out.format == output::Format::yaml);
+      q.with_definition = !o->meta && output::is_structured(out.format);
       q.raw_definitions = out.format == output::Format::json;  // printed as stored, not re-parsed
       output::print_workflows(std::cout, ctx.store().list_workflows(q), out, o->meta);
     };

@@ -111,6 +111,13 @@ void Table::add(std::vector<std::string> row) {
   m_rows.push_back(std::move(row));
 }
 
+bool is_structured(Format format) { return format == Format::json || format == Format::yaml; }
+
+void print_structured(std::ostream& out, const Json& value, Format format) {
+  if (format == Format::yaml) out << to_yaml(value);
+  else print_json(out, value);
+}
+
 void Table::print(std::ostream& out, bool no_headers) const {
   std::vector<std::size_t> width(m_headers.size(), 0);
   if (!no_headers)
@@ -197,8 +204,7 @@ void print_workflows(std::ostream& out, const std::vector<Workflow>& list, const
     case Format::yaml: {
       Json arr = Json::array();
       for (const auto& w : list) arr.push_back(to_json(w, !meta_only));
-      if (o.format == Format::json) print_json(out, arr);
-      else out << to_yaml(arr);
+      out << to_yaml(arr);
       return;
     }
     case Format::name:
@@ -226,17 +232,13 @@ void print_workflows(std::ostream& out, const std::vector<Workflow>& list, const
 }
 
 void print_workflow(std::ostream& out, const Workflow& w, const Options& o) {
-  if (o.format == Format::json) return print_json(out, to_json(w));
-  if (o.format == Format::yaml) {
-    out << to_yaml(to_json(w));
-    return;
-  }
+  if (is_structured(o.format)) return print_structured(out, to_json(w), o.format);
   print_workflows(out, {w}, o, false);
 }
 
 void print_changed(std::ostream& out, const std::vector<Workflow>& list, const std::vector<std::string>& verbs,
                    const Options& o) {
-  if (o.format == Format::json || o.format == Format::yaml) {
+  if (is_structured(o.format)) {
     Json j;
     if (list.size() == 1) {
       j = to_json(list.front());
@@ -244,9 +246,7 @@ void print_changed(std::ostream& out, const std::vector<Workflow>& list, const s
       j = Json::array();
       for (const auto& w : list) j.push_back(to_json(w));
     }
-    if (o.format == Format::json) print_json(out, j);
-    else out << to_yaml(j);
-    return;
+    return print_structured(out, j, o.format);
   }
   for (std::size_t i = 0; i < list.size(); ++i) {
     if (o.format == Format::name) out << list[i].id << '\n';
@@ -260,9 +260,7 @@ void print_results(std::ostream& out, const std::vector<ResultFile>& list, const
     case Format::yaml: {
       Json arr = Json::array();
       for (const auto& r : list) arr.push_back(to_json(r));
-      if (o.format == Format::json) print_json(out, arr);
-      else out << to_yaml(arr);
-      return;
+      return print_structured(out, arr, o.format);
     }
     case Format::name:
       for (const auto& r : list) out << r.record_id << '/' << r.name << '\n';
@@ -282,11 +280,7 @@ void print_results(std::ostream& out, const std::vector<ResultFile>& list, const
 }
 
 void print_result(std::ostream& out, const ResultFile& r, const Options& o) {
-  if (o.format == Format::json) return print_json(out, to_json(r));
-  if (o.format == Format::yaml) {
-    out << to_yaml(to_json(r));
-    return;
-  }
+  if (is_structured(o.format)) return print_structured(out, to_json(r), o.format);
   print_results(out, {r}, o);
 }
 

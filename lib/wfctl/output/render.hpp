@@ -21,6 +21,11 @@ void print_json(std::ostream& out, const Json& value);
 /// A YAML rendering of a JSON value; strings that YAML would read as something else are quoted.
 std::string to_yaml(const Json& value);
 
+/// True for the formats that print structured data: -o json and -o yaml.
+bool is_structured(Format format);
+/// `value` as YAML for -o yaml, else as pretty JSON.
+void print_structured(std::ostream& out, const Json& value, Format format);
+
 /// An aligned text table with an upper-case header row, columns three spaces apart.
 class Table {
  public:
