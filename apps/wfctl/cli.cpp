@@ -1,14 +1,16 @@
 #include "cli.hpp"
 
-#include <sys/stat.h>
+#include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
-#include <cstring>
+#include <iostream>
 
 #include <wfctl/error.hpp>
+#include <wfctl/version.hpp>
 
 namespace wfctl::cli {
+
+std::string AppContext::config_path() { return *config::resolve_config_path(flags, config::process_env()).value; }
 
 const config::ConfigFile& AppContext::config_file() {
   if (!m_config) {
@@ -25,25 +27,80 @@ const config::Settings& AppContext::settings() {
 
 Store& AppContext::store() {
   if (!m_store) {
+    const auto& s = settings();
     StoreOptions opts;
-    opts.token_file = settings().token_file.value;
-    m_store = open_store(*settings().store.value, opts);
+    opts.token_file = s.get(config::Key::token_file).value;
+    opts.lock_timeout = config::lock_timeout(s);
+    // Only a person at a terminal is told; a script's stderr stays quiet.
+    if (::isatty(STDERR_FILENO) == 1) {
+      opts.on_lock_wait = [](const std::string& store) {
+        std::cerr << "wfctl: waiting for another process to release the lock on " << store << " (Ctrl-C to stop)\n";
+      };
+    }
+    const auto& url = s.get(config::Key::store);
+    config::check_value(config::Key::store, *url.value, url.source);
+    m_store = open_store(*url.value, opts);
   }
   return *m_store;
 }
 
-output::Options AppContext::output() {
+namespace {
+output::Options options_for(const config::Setting& setting, bool no_headers) {
   output::Options o;
-  const auto& setting = settings().output;
-  try {
-    o.format = output::parse_format(*setting.value);
-  } catch (const Error& e) {
-    // A bad default in the config file or WFCTL_OUTPUT is named by where it came from.
-    if (setting.origin == config::Origin::flag) throw;
-    throw e.with_context(setting.source);
-  }
+  config::check_value(config::Key::output, *setting.value, setting.source);
+  o.format = output::parse_format(*setting.value);
   o.no_headers = no_headers;
   return o;
+}
+}  // namespace
+
+output::Options AppContext::output() { return options_for(settings().get(config::Key::output), no_headers); }
+
+output::Options AppContext::output_without_config() {
+  const auto& spec = config::spec(config::Key::output);
+  config::Setting s{std::string("table"), config::Origin::default_value, "default"};
+  if (auto& flag = flags.values[config::Key::output]) s = config::Setting{flag, config::Origin::flag, spec.flag};
+  else if (auto env = config::process_env()(spec.env); env && !env->empty())
+    s = config::Setting{env, config::Origin::env, spec.env};
+  return options_for(s, no_headers);
+}
+
+std::string AppContext::missing_store_hint() const {
+  if (!m_store || m_store->exists()) return {};
+  // Only a read gets here with a store that does not exist: a write would have created it.
+  return "store " + m_store->describe() + " does not exist: nothing has been stored there yet";
+}
+
+void configure_root(CLI::App& app, AppContext& ctx) {
+  use_help_formatter(app);
+  app.fallthrough();             // before subcommands, so global flags work in any position
+  app.require_subcommand(0, 1);  // inherited: a command word is only taken where it belongs
+  app.set_version_flag("--version", std::string("wfctl ") + k_version, "Print the version of wfctl and exit");
+  for (const auto& row : config::settings_table()) {
+    std::string names = row.key == config::Key::output ? std::string("-o,") + row.flag : std::string(row.flag);
+    app.add_option(names, ctx.flags.values[row.key], row.doc)
+        ->type_name(row.type_name)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
+  app.add_option("--context", ctx.flags.context, "Config context to use")
+      ->type_name("NAME")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--config", ctx.flags.config, "Config file (default $XDG_CONFIG_HOME/wfctl/config.yaml)")
+      ->type_name("FILE")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_flag("--no-headers", ctx.no_headers, "Omit the header row of tables");
+}
+
+void example(CLI::App* cmd, const std::string& lines) {
+  std::string text = "Example:\n";
+  std::size_t start = 0;
+  while (start < lines.size()) {
+    auto end = lines.find('\n', start);
+    if (end == std::string::npos) end = lines.size();
+    text += "  " + lines.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  cmd->footer(text);
 }
 
 void require_one_subcommand(CLI::App* group, AppContext& ctx) {
@@ -52,23 +109,11 @@ void require_one_subcommand(CLI::App* group, AppContext& ctx) {
     std::string names;
     for (const auto* sub : group->get_subcommands([](const CLI::App*) { return true; }))
       names += (names.empty() ? "" : ", ") + sub->get_name();
-    std::string path = "wfctl " + group->get_name();
+    std::string path = path_of(*group);
     ctx.action = [path, names] {
       throw Error(ErrorKind::usage, path + " needs a subcommand: " + names, "run '" + path + " --help'");
     };
   });
-}
-
-CLI::Validator file_or_stdin() {
-  return CLI::Validator(
-      [](std::string& path) -> std::string {
-        if (path == "-") return {};
-        struct stat st {};
-        if (::stat(path.c_str(), &st) != 0) return "cannot read " + path + ": " + std::strerror(errno);
-        if (S_ISDIR(st.st_mode)) return path + " is a directory";
-        return {};
-      },
-      "FILE|-");
 }
 
 CLI::Validator positive() {
@@ -81,6 +126,29 @@ CLI::Validator positive() {
         return {};
       },
       "N");
+}
+
+std::vector<std::string> split_short_equals(int argc, char** argv) {
+  std::vector<std::string> args;
+  bool options_end = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") options_end = true;
+    bool short_equals = i > 0 && !options_end && a.size() > 2 && a[0] == '-' && a[1] != '-' && a[2] == '=';
+    if (short_equals) {
+      args.push_back(a.substr(0, 2));
+      args.push_back(a.substr(3));
+    } else {
+      args.push_back(std::move(a));
+    }
+  }
+  return args;
+}
+
+std::string path_of(const CLI::App& app) {
+  std::string path;
+  for (const CLI::App* a = &app; a; a = a->get_parent()) path = a->get_name() + (path.empty() ? "" : " " + path);
+  return path;
 }
 
 }  // namespace wfctl::cli

@@ -18,6 +18,9 @@ class AppContext {
   bool no_headers = false;
   std::function<void()> action;  // set by the chosen subcommand, run after parsing
 
+  /// The config file's path (without reading it: commands that change the file re-read it
+  /// under its lock, and may be repairing a broken one).
+  std::string config_path();
   /// The config file (loaded once). Throws Error(usage) when malformed.
   const config::ConfigFile& config_file();
   /// Every setting resolved: flag > env > context > default.
@@ -26,6 +29,11 @@ class AppContext {
   Store& store();
   /// Output options: the resolved -o format and --no-headers.
   output::Options output();
+  /// Output options from the -o flag and WFCTL_OUTPUT only, never reading the config file
+  /// (for `wfctl version`, which must work with a broken one).
+  output::Options output_without_config();
+  /// A hint for the end of a command that read a store which does not exist, or empty.
+  std::string missing_store_hint() const;
 
  private:
   std::optional<config::ConfigFile> m_config;
@@ -33,20 +41,41 @@ class AppContext {
   std::unique_ptr<Store> m_store;
 };
 
+/// Sets up the root command: global options (from the settings table) accepted in any
+/// position, a command word accepted only where it belongs, and help that lists the global
+/// options and an example under every command.
+void configure_root(CLI::App& app, AppContext& ctx);
+
+/// Makes `app` (and the subcommands added after) print help with the global options and the
+/// command's example at the end.
+void use_help_formatter(CLI::App& app);
+
 void add_workflow_commands(CLI::App& app, AppContext& ctx);
 void add_config_commands(CLI::App& app, AppContext& ctx);
 void add_result_commands(CLI::App& app, AppContext& ctx);
 void add_completion_commands(CLI::App& app, AppContext& ctx);
 void add_version_command(CLI::App& app, AppContext& ctx);
+void add_help_command(CLI::App& app, AppContext& ctx);
+
+/// Gives `cmd` the example its --help shows (one or more lines of "wfctl ..." commands).
+void example(CLI::App* cmd, const std::string& lines);
 
 /// Makes a command group (result, config) fail with a usage error naming its subcommands
 /// when none is given.
 void require_one_subcommand(CLI::App* group, AppContext& ctx);
 
-/// `-f FILE|-`: an existing regular file or "-" for stdin, with a one-line message otherwise.
-CLI::Validator file_or_stdin();
-
 /// A whole number of at least 1 ("must be a positive whole number" otherwise).
 CLI::Validator positive();
+
+/// The exit status for a parse error, after printing it: help and version go to stdout
+/// (exit 0); anything else is one error line naming the command path, with a hint.
+int report_parse_error(CLI::App& app, const CLI::ParseError& e);
+
+/// The command line with "-X=VALUE" split into "-X" "VALUE" (so that -o=json works like
+/// -o json), up to a "--".
+std::vector<std::string> split_short_equals(int argc, char** argv);
+
+/// "wfctl result upload": the command path of `app`.
+std::string path_of(const CLI::App& app);
 
 }  // namespace wfctl::cli

@@ -32,6 +32,7 @@ void add_completion_commands(CLI::App& app, AppContext& ctx) {
       ->required()
       ->check(CLI::IsMember(
           std::vector<std::string>(completion::k_shells.begin(), completion::k_shells.end())));
+  example(cmd, "source <(wfctl completion bash)\nwfctl completion zsh > \"${fpath[1]}/_wfctl\"");
   cmd->callback([shell, &app, &ctx] {
     ctx.action = [shell, &app] {
       std::cout << completion::script(completion::describe(app), *shell);

@@ -19,18 +19,16 @@ Json setting_json(const config::Setting& s) {
 void view(AppContext& ctx) {
   auto out = ctx.output();
   const auto& s = ctx.settings();
-  std::pair<const char*, const config::Setting*> rows[] = {
-      {"config", &s.config_path}, {"context", &s.context},       {"store", &s.store},
-      {"output", &s.output},      {"token-file", &s.token_file},
-  };
+  std::vector<std::pair<std::string, const config::Setting*>> rows = {{"config", &s.config_path},
+                                                                      {"context", &s.context}};
+  for (const auto& row : config::settings_table()) rows.emplace_back(row.name, &s.get(row.key));
   if (output::is_structured(out.format)) {
     Json j = Json::object();
     for (auto& [key, setting] : rows) j[key] = setting_json(*setting);
     return output::print_structured(std::cout, j, out.format);
   }
   output::Table t({"SETTING", "VALUE", "ORIGIN"});
-  for (auto& [key, setting] : rows)
-    t.add({key, setting->value ? *setting->value : "<none>", setting->source});
+  for (auto& [key, setting] : rows) t.add({key, setting->value ? *setting->value : "<none>", setting->source});
   t.print(std::cout, out.no_headers);
 }
 
@@ -44,9 +42,10 @@ void get_contexts(AppContext& ctx) {
       Json j = Json::object();
       j["name"] = c.name;
       j["current"] = current && *current == c.name;
-      j["store"] = c.store ? Json(*c.store) : Json(nullptr);
-      j["output"] = c.output ? Json(*c.output) : Json(nullptr);
-      j["token-file"] = c.token_file ? Json(*c.token_file) : Json(nullptr);
+      for (const auto& row : config::settings_table()) {
+        auto v = c.get(row.key);
+        j[row.name] = v ? Json(*v) : Json(nullptr);
+      }
       arr.push_back(j);
     }
     return output::print_structured(std::cout, arr, out.format);
@@ -58,8 +57,71 @@ void get_contexts(AppContext& ctx) {
   if (file.contexts.empty()) return;
   output::Table t({"CURRENT", "NAME", "STORE", "OUTPUT"});
   for (const auto& c : file.contexts)
-    t.add({current && *current == c.name ? "*" : "", c.name, c.store.value_or(""), c.output.value_or("")});
+    t.add({current && *current == c.name ? "*" : "", c.name, c.get(config::Key::store).value_or(""),
+           c.get(config::Key::output).value_or("")});
   t.print(std::cout, out.no_headers);
+}
+
+void add_view(CLI::App* config, AppContext& ctx) {
+  auto* cmd = config->add_subcommand("view", "Show every resolved setting and where it came from");
+  example(cmd, "wfctl config view -o yaml");
+  cmd->callback([&ctx] { ctx.action = [&ctx] { view(ctx); }; });
+}
+
+void add_get_contexts(CLI::App* config, AppContext& ctx) {
+  auto* cmd = config->add_subcommand("get-contexts", "List the contexts of the config file");
+  example(cmd, "wfctl config get-contexts -o name");
+  cmd->callback([&ctx] { ctx.action = [&ctx] { get_contexts(ctx); }; });
+}
+
+void add_current_context(CLI::App* config, AppContext& ctx) {
+  auto* cmd = config->add_subcommand("current-context", "Print the context in use");
+  example(cmd, "wfctl config current-context");
+  cmd->callback([&ctx] {
+    ctx.action = [&ctx] {
+      auto current = ctx.settings().context.value;
+      if (!current) throw Error(ErrorKind::not_found, "no current context is set", "use 'wfctl config use-context NAME'");
+      std::cout << *current << '\n';
+    };
+  });
+}
+
+void add_use_context(CLI::App* config, AppContext& ctx) {
+  auto name = std::make_shared<std::string>();
+  auto* cmd = config->add_subcommand("use-context", "Make NAME the current context");
+  cmd->add_option("NAME", *name, "Context name")->required();
+  example(cmd, "wfctl config use-context lab");
+  cmd->callback([name, &ctx] {
+    ctx.action = [name, &ctx] {
+      config::use_context(ctx.config_path(), *name);
+      std::cerr << "switched to context \"" << *name << "\"\n";
+    };
+  });
+}
+
+void add_set_context(CLI::App* config, AppContext& ctx) {
+  struct Opts {
+    std::string name;
+    std::map<config::Key, std::optional<std::string>> values;
+    bool use = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = config->add_subcommand("set-context", "Create or change a context");
+  cmd->add_option("NAME", o->name, "Context name")->required();
+  for (const auto& row : config::settings_table())
+    cmd->add_option(row.flag, o->values[row.key], std::string("The context's ") + row.name + ": " + row.doc)
+        ->type_name(row.type_name);
+  cmd->add_flag("--use", o->use, "Also make it the current context");
+  example(cmd, "wfctl config set-context lab --store ~/lab-store --output wide --use");
+  cmd->callback([o, &ctx] {
+    ctx.action = [o, &ctx] {
+      std::map<config::Key, std::string> values;
+      for (const auto& [key, value] : o->values)
+        if (value) values[key] = *value;
+      bool created = config::set_context(ctx.config_path(), o->name, values, o->use);
+      std::cerr << "context \"" << o->name << "\" " << (created ? "created" : "modified") << '\n';
+    };
+  });
 }
 
 }  // namespace
@@ -67,67 +129,12 @@ void get_contexts(AppContext& ctx) {
 void add_config_commands(CLI::App& app, AppContext& ctx) {
   auto* config = app.add_subcommand("config", "Show and edit the config file's contexts");
   require_one_subcommand(config, ctx);
-
-  config->add_subcommand("view", "Show every resolved setting and where it came from")->callback([&ctx] {
-    ctx.action = [&ctx] { view(ctx); };
-  });
-  config->add_subcommand("get-contexts", "List the contexts of the config file")->callback([&ctx] {
-    ctx.action = [&ctx] { get_contexts(ctx); };
-  });
-  config->add_subcommand("current-context", "Print the context in use")->callback([&ctx] {
-    ctx.action = [&ctx] {
-      auto current = ctx.settings().context.value;
-      if (!current) throw Error(ErrorKind::not_found, "no current context is set", "use 'wfctl config use-context NAME'");
-      std::cout << *current << '\n';
-    };
-  });
-
-  auto use_name = std::make_shared<std::string>();
-  auto* use = config->add_subcommand("use-context", "Make NAME the current context");
-  use->add_option("NAME", *use_name, "Context name")->required();
-  use->callback([use_name, &ctx] {
-    ctx.action = [use_name, &ctx] {
-      auto file = ctx.config_file();
-      if (!file.find(*use_name))
-        throw Error(ErrorKind::not_found, "context '" + *use_name + "' not found in " + file.path,
-                    "create it with 'wfctl config set-context " + *use_name + " --store PATH'");
-      file.current_context = *use_name;
-      config::save(file);
-      std::cerr << "switched to context \"" << *use_name << "\"\n";
-    };
-  });
-
-  struct SetOpts {
-    std::string name;
-    std::optional<std::string> store, output, token_file;
-    bool use = false;
-  };
-  auto so = std::make_shared<SetOpts>();
-  auto* set = config->add_subcommand("set-context", "Create or change a context");
-  set->add_option("NAME", so->name, "Context name")->required();
-  set->add_option("--store", so->store, "Store of the context: a directory, sqlite:PATH or http(s)://URL");
-  set->add_option("--output", so->output, "Default output format of the context");
-  set->add_option("--token-file", so->token_file, "File holding a bearer token for a remote store");
-  set->add_flag("--use", so->use, "Also make it the current context");
-  set->callback([so, &ctx] {
-    ctx.action = [so, &ctx] {
-      if (so->output) output::parse_format(*so->output);
-      if (so->name.empty()) throw Error(ErrorKind::usage, "context name must not be empty");
-      auto file = ctx.config_file();
-      auto* c = file.find(so->name);
-      bool created = !c;
-      if (!c) {
-        file.contexts.push_back(config::Context{so->name, {}, {}, {}});
-        c = &file.contexts.back();
-      }
-      if (so->store) c->store = *so->store;
-      if (so->output) c->output = *so->output;
-      if (so->token_file) c->token_file = *so->token_file;
-      if (so->use) file.current_context = so->name;
-      config::save(file);
-      std::cerr << "context \"" << so->name << "\" " << (created ? "created" : "modified") << '\n';
-    };
-  });
+  example(config, "wfctl config set-context lab --store ~/lab-store --use\nwfctl config view");
+  add_view(config, ctx);
+  add_get_contexts(config, ctx);
+  add_current_context(config, ctx);
+  add_use_context(config, ctx);
+  add_set_context(config, ctx);
 }
 
 }  // namespace wfctl::cli

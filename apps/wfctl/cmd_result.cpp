@@ -1,4 +1,4 @@
-// result upload | list | download | image | info | export | echo | send
+// result upload | list | download | delete | image | info | export | echo | send
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -23,10 +23,11 @@ void add_upload(CLI::App& group, AppContext& ctx) {
   auto o = std::make_shared<Opts>();
   auto* cmd = group.add_subcommand("upload", "Store a file at records/RECORD/NAME (atomic, streamed, sha256 recorded)");
   cmd->add_option("RECORD", o->record, "Record id")->required();
-  cmd->add_option("FILE", o->file, "File to upload; - reads stdin (needs --name)")->required()->check(file_or_stdin());
+  cmd->add_option("FILE", o->file, "File to upload; - reads stdin (needs --name)")->required()->type_name("FILE|-");
   cmd->add_option("--name", o->name, "Stored file name (default: FILE's base name)");
   cmd->add_flag("--force", o->force, "Replace an existing file");
   cmd->add_flag("--dicom", o->dicom, "Validate as DICOM even without a .dcm name");
+  example(cmd, "wfctl result upload 7 kspace.npy\nwfctl result upload 7 - --name record-7.dcm < result.dcm");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
@@ -34,6 +35,7 @@ void add_upload(CLI::App& group, AppContext& ctx) {
       Progress bar("uploading");
       r.progress = bar.callback();
       auto f = upload_result(ctx.store(), r);
+      bar.clear();
       if (out.format == output::Format::table || out.format == output::Format::wide)
         std::cout << fmt::format("records/{}/{} uploaded: {} bytes, sha256 {}\n", f.record_id, f.name, f.size, f.sha256);
       else
@@ -47,6 +49,7 @@ void add_list(CLI::App& group, AppContext& ctx) {
   auto* cmd = group.add_subcommand("list", "List stored files with size, sha256 and time");
   cmd->alias("ls");
   cmd->add_option("RECORD", *record, "Only this record");
+  example(cmd, "wfctl result list 7 -o wide");
   cmd->callback([record, &ctx] {
     ctx.action = [record, &ctx] {
       auto out = ctx.output();
@@ -69,6 +72,7 @@ void add_download(CLI::App& group, AppContext& ctx) {
   cmd->add_option("-O,--output-file", o->output, "Where to write: a path, a directory, or - for stdout")
       ->default_str("-");
   cmd->add_flag("--force", o->force, "Overwrite an existing output file");
+  example(cmd, "wfctl result download 7 -O record-7.dcm\nwfctl result download 7 --file kspace.npy -O data/");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto id = parse_id(o->record, "record id");
@@ -77,6 +81,40 @@ void add_download(CLI::App& group, AppContext& ctx) {
       Progress bar("downloading");
       DownloadRequest r{id, o->name, o->output, o->force, bar.callback()};
       download_result(ctx.store(), r);
+    };
+  });
+}
+
+void add_delete(CLI::App& group, AppContext& ctx) {
+  struct Opts {
+    std::string record;
+    std::optional<std::string> file;
+    bool all = false, ignore_not_found = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = group.add_subcommand("delete", "Remove stored files of a record (default record-RECORD.dcm), all or none");
+  cmd->alias("rm");
+  cmd->add_option("RECORD", o->record, "Record id")->required();
+  auto* file = cmd->add_option("--file", o->file, "Stored file name (default: record-RECORD.dcm)");
+  cmd->add_flag("--all", o->all, "Every file of the record")->excludes(file);
+  cmd->add_flag("--ignore-not-found", o->ignore_not_found, "Succeed when there is nothing to delete");
+  example(cmd, "wfctl result delete 7\nwfctl result delete 7 --file kspace.npy\nwfctl result delete 7 --all");
+  cmd->callback([o, &ctx] {
+    ctx.action = [o, &ctx] {
+      auto out = ctx.output();
+      auto id = parse_id(o->record, "record id");
+      std::optional<std::string> name;
+      if (!o->all) name = o->file.value_or(default_result_name(id));
+      auto removed = ctx.store().delete_results(id, name, o->ignore_not_found);
+      if (output::is_structured(out.format)) {
+        Json arr = Json::array();
+        for (const auto& r : removed) arr.push_back(Json{{"record_id", r.record_id}, {"name", r.name}, {"size", r.size}});
+        return output::print_structured(std::cout, arr, out.format);
+      }
+      for (const auto& r : removed) {
+        if (out.format == output::Format::name) std::cout << r.record_id << '/' << r.name << '\n';
+        else std::cout << "records/" << r.record_id << '/' << r.name << " deleted\n";
+      }
     };
   });
 }
@@ -93,6 +131,7 @@ void add_image(CLI::App& group, AppContext& ctx) {
   cmd->add_option("--png", o->png, "Render a PNG preview to this path (- for stdout)");
   cmd->add_option("--frame", o->frame, "Frame to render, counted from 0")->default_str("0");
   cmd->add_option("--window", o->window, "Window CENTER,WIDTH (default: the frame's min-max)");
+  example(cmd, "wfctl result image 7 --png preview.png --window 40,400\nwfctl result image 7 > record-7.dcm");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto id = parse_id(o->record, "record id");
@@ -107,6 +146,8 @@ void add_image(CLI::App& group, AppContext& ctx) {
       dicom::RenderOptions ro;
       ro.frame = o->frame;
       if (o->window) ro.window = parse_window(*o->window);
+      if (*o->png == "-" && ::isatty(STDOUT_FILENO) == 1)
+        throw Error(ErrorKind::usage, "refusing to write binary data to a terminal", "use --png PATH or redirect stdout");
       ResultCopy copy(ctx.store(), id, default_result_name(id));
       if (*o->png == "-") {
         std::cout << dicom::render_png_bytes(copy.path(), ro);
@@ -126,6 +167,7 @@ void add_info(CLI::App& group, AppContext& ctx) {
   auto* cmd = group.add_subcommand("info", "Key DICOM attributes of a record's result or of a file");
   cmd->add_option("TARGET", o->target, "Record id, or a DICOM file path (./7 for a file named 7)")->required();
   cmd->add_flag("--all", o->all, "Every element, in the DICOM JSON model (PS3.18 Annex F)");
+  example(cmd, "wfctl result info 7\nwfctl result info ./scan.dcm --all -o json");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
@@ -178,6 +220,7 @@ void add_export(CLI::App& group, AppContext& ctx) {
   cmd->add_option("RECORD", o->records, "Record ids")->required();
   cmd->add_option("--to", o->dir, "Target directory")->required();
   cmd->add_flag("--anonymize,--anonymise", o->anonymize, "Apply the PS3.15 Basic Confidentiality Profile");
+  example(cmd, "wfctl result export 7 8 --to export/ --anonymize");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
@@ -185,13 +228,10 @@ void add_export(CLI::App& group, AppContext& ctx) {
       auto written = dicom::export_tree(sources_for(ctx, o->records, copies), o->dir, o->anonymize);
       if (output::is_structured(out.format)) {
         Json arr = Json::array();
-        for (const auto& w : written) arr.push_back(Json{{"source", w.label}, {"path", w.path}});
+        for (const auto& w : written) arr.push_back(Json{{"source", w.label}, {"target", w.path}});
         return output::print_structured(std::cout, arr, out.format);
       }
-      for (const auto& w : written) {
-        if (out.format == output::Format::name) std::cout << w.path << '\n';
-        else std::cout << w.label << " -> " << w.path << '\n';
-      }
+      for (const auto& w : written) std::cout << w.path << '\n';
     };
   });
 }
@@ -206,6 +246,7 @@ void add_echo(CLI::App& group, AppContext& ctx) {
   cmd->add_option("PEER", o->peer, "AET@HOST:PORT")->required();
   cmd->add_option("--calling-aet", o->calling, "Our AE title")->default_str("WFCTL");
   cmd->add_option("--timeout", o->timeout, "Seconds to wait for each network step")->default_str("10")->check(positive());
+  example(cmd, "wfctl result echo PACS@pacs.example:104");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
@@ -231,6 +272,7 @@ void add_send(CLI::App& group, AppContext& ctx) {
   cmd->add_option("--to", o->peer, "AET@HOST:PORT")->required();
   cmd->add_option("--calling-aet", o->calling, "Our AE title")->default_str("WFCTL");
   cmd->add_option("--timeout", o->timeout, "Seconds to wait for each network step")->default_str("30")->check(positive());
+  example(cmd, "wfctl result send 7 8 --to PACS@pacs.example:104");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
@@ -262,9 +304,11 @@ void add_send(CLI::App& group, AppContext& ctx) {
 void add_result_commands(CLI::App& app, AppContext& ctx) {
   auto* group = app.add_subcommand("result", "Upload, download, inspect, export and send result files");
   require_one_subcommand(group, ctx);
+  example(group, "wfctl result upload 7 kspace.npy\nwfctl result list 7");
   add_upload(*group, ctx);
   add_list(*group, ctx);
   add_download(*group, ctx);
+  add_delete(*group, ctx);
   add_image(*group, ctx);
   add_info(*group, ctx);
   add_export(*group, ctx);

@@ -6,9 +6,12 @@
 namespace wfctl::cli {
 
 void add_version_command(CLI::App& app, AppContext& ctx) {
-  app.add_subcommand("version", "Print the version of wfctl")->callback([&ctx] {
+  auto* cmd = app.add_subcommand("version", "Print the version of wfctl");
+  example(cmd, "wfctl version -o json");
+  cmd->callback([&ctx] {
     ctx.action = [&ctx] {
-      auto out = ctx.output();
+      // Never reads the config file: a broken one is what a user may be asking about.
+      auto out = ctx.output_without_config();
       Json j = Json::object();
       j["wfctl"] = k_version;
       if (output::is_structured(out.format)) return output::print_structured(std::cout, j, out.format);

@@ -25,7 +25,7 @@ struct DocumentInput {
 
 std::shared_ptr<DocumentInput> bind_document_input(CLI::App* cmd, const char* help) {
   auto o = std::make_shared<DocumentInput>();
-  cmd->add_option("-f,--filename", o->file, help)->required()->check(file_or_stdin());
+  cmd->add_option("-f,--filename", o->file, help)->required()->type_name("FILE|-");
   add_meta_flags(cmd, o->meta);
   return o;
 }
@@ -33,6 +33,7 @@ std::shared_ptr<DocumentInput> bind_document_input(CLI::App* cmd, const char* he
 void add_create(CLI::App& app, AppContext& ctx) {
   auto* cmd = app.add_subcommand("create", "Create workflows from a JSON or YAML file (- for stdin)");
   auto o = bind_document_input(cmd, "Workflow document(s) or bare definition; - reads stdin");
+  example(cmd, "wfctl create -f examples/cartesian-reco.json\nwfctl create -f - --name fft --version 1 < definition.json");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
@@ -50,6 +51,7 @@ void add_get(CLI::App& app, AppContext& ctx) {
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("get", "Show one workflow (-o json prints the reference's WorkflowOut)");
   cmd->add_option("ID", o->id, "Workflow id")->required();
+  example(cmd, "wfctl get 7 -o json");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
@@ -77,6 +79,7 @@ void add_list(CLI::App& app, AppContext& ctx) {
       ->default_str("id");
   cmd->add_flag("--reverse", o->query.descending, "Reverse the order");
   cmd->add_option("--limit", o->query.limit, "At most N workflows")->check(positive());
+  example(cmd, "wfctl list -o wide --sort-by name\nwfctl list -o yaml | wfctl --store backup apply -f -");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
@@ -99,8 +102,9 @@ void add_update(CLI::App& app, AppContext& ctx) {
   auto* cmd = app.add_subcommand("update", "Replace a workflow's meta fields and, from a file, its definition");
   cmd->add_option("ID", o->id, "Workflow id")->required();
   cmd->add_option("-f,--filename", o->file, "Document with the new fields and/or definition; - reads stdin")
-      ->check(file_or_stdin());
+      ->type_name("FILE|-");
   add_meta_flags(cmd, o->meta);
+  example(cmd, "wfctl update 7 --description \"inverse FFT\"\nwfctl update 7 -f cartesian-reco.yaml");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
@@ -121,6 +125,7 @@ void add_delete(CLI::App& app, AppContext& ctx) {
   cmd->alias("rm");
   cmd->add_option("ID", o->ids, "Workflow ids")->required();
   cmd->add_flag("--ignore-not-found", o->ignore_not_found, "Succeed when an id does not exist");
+  example(cmd, "wfctl delete 7 8 --ignore-not-found");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
@@ -140,6 +145,7 @@ void add_delete(CLI::App& app, AppContext& ctx) {
 void add_apply(CLI::App& app, AppContext& ctx) {
   auto* cmd = app.add_subcommand("apply", "Create or update workflows keyed by (name, version)");
   auto o = bind_document_input(cmd, "Workflow document(s); a YAML stream may hold many; - reads stdin");
+  example(cmd, "wfctl apply -f examples/workflows.yaml\nwfctl --store old list -o yaml | wfctl --store new apply -f -");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();

@@ -10,8 +10,12 @@ namespace wfctl::cli {
 
 Progress::Progress(std::string label) : m_label(std::move(label)), m_enabled(::isatty(STDERR_FILENO) == 1) {}
 
-Progress::~Progress() {
+Progress::~Progress() { clear(); }
+
+void Progress::clear() {
   if (m_drawn) std::cerr << "\r\033[K" << std::flush;
+  m_drawn = false;
+  m_enabled = false;
 }
 
 ProgressFn Progress::callback() {
@@ -20,6 +24,7 @@ ProgressFn Progress::callback() {
 }
 
 void Progress::draw(std::uint64_t done, std::uint64_t total) {
+  if (!m_enabled) return;
   auto now = std::chrono::steady_clock::now();
   if (m_drawn && now - m_last < std::chrono::milliseconds(100) && done != total) return;
   m_last = now;

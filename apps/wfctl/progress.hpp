@@ -14,6 +14,8 @@ class Progress {
   ~Progress();
   /// A callback for the library, or an empty one when stderr is not a terminal.
   ProgressFn callback();
+  /// Erases the bar (before a final message is printed); later draws are ignored.
+  void clear();
 
  private:
   void draw(std::uint64_t done, std::uint64_t total);

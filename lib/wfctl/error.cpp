@@ -1,5 +1,8 @@
 #include <wfctl/error.hpp>
 
+#include <cerrno>
+#include <cstring>
+
 namespace wfctl {
 
 int exit_code_for(ErrorKind kind) noexcept {
@@ -19,21 +22,43 @@ int exit_code_for(ErrorKind kind) noexcept {
   return 1;
 }
 
-const char* kind_name(ErrorKind kind) noexcept {
-  switch (kind) {
-    case ErrorKind::internal: return "internal";
-    case ErrorKind::usage: return "usage";
-    case ErrorKind::not_found: return "not found";
-    case ErrorKind::invalid_input: return "invalid input";
-    case ErrorKind::conflict: return "conflict";
-    case ErrorKind::unavailable: return "unavailable";
-    case ErrorKind::not_supported: return "not supported";
-    case ErrorKind::permission: return "permission denied";
-    case ErrorKind::job_failed: return "job failed";
-    case ErrorKind::timed_out: return "timed out";
-    case ErrorKind::interrupted: return "interrupted";
+ErrorKind error_kind_for_errno(int err) noexcept {
+  switch (err) {
+    case ENOENT:
+      return ErrorKind::not_found;
+    case ENOTDIR:
+    case EISDIR:
+    case ELOOP:
+    case ENAMETOOLONG:
+      return ErrorKind::usage;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return ErrorKind::permission;
+    case EEXIST:
+    case ENOTEMPTY:
+      return ErrorKind::conflict;
+    case ENOSPC:
+    case EDQUOT:
+    case EIO:
+    case EFBIG:
+    case EBUSY:
+    case ETXTBSY:
+    case EAGAIN:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+    case EPIPE:
+      return ErrorKind::unavailable;
+    case EINTR:
+      return ErrorKind::interrupted;
+    default:
+      return ErrorKind::internal;
   }
-  return "internal";
+}
+
+Error errno_error(int err, const std::string& what) {
+  return Error(error_kind_for_errno(err), what + ": " + std::strerror(err));
 }
 
 }  // namespace wfctl

@@ -23,8 +23,17 @@ enum class ErrorKind {
 /// The process exit status documented for an error kind.
 int exit_code_for(ErrorKind kind) noexcept;
 
-/// A short lower-case name of the kind ("not found"), used in JSON error output.
-const char* kind_name(ErrorKind kind) noexcept;
+/// The one errno table: the error kind of a failed file operation on a path, used by every
+/// open, read, write, create and rename of wfctl (the man page's EXIT STATUS lists it):
+///   ENOENT                                     not_found      3
+///   ENOTDIR, EISDIR, ELOOP, ENAMETOOLONG       usage          2  (the path names the wrong kind of file)
+///   EACCES, EPERM, EROFS                       permission     8
+///   EEXIST, ENOTEMPTY                          conflict       5
+///   ENOSPC, EDQUOT, EIO, EFBIG, EBUSY, ETXTBSY,
+///   EAGAIN, EMFILE, ENFILE, ENOMEM, EPIPE      unavailable    6
+///   EINTR                                      interrupted  130
+///   anything else                              internal       1
+ErrorKind error_kind_for_errno(int err) noexcept;
 
 /// An error with a kind, a one-line message and an optional hint line.
 // Default visibility: the DICOM module throws it across the dlopen boundary.
@@ -45,5 +54,8 @@ class __attribute__((visibility("default"))) Error : public std::runtime_error {
   ErrorKind m_kind;
   std::string m_hint;
 };
+
+/// An Error of the kind for `err` with the message "<what>: <strerror(err)>".
+Error errno_error(int err, const std::string& what);
 
 }  // namespace wfctl

@@ -51,14 +51,9 @@ ResultFile upload_result(Store& store, const UploadRequest& r) {
   std::uint64_t total = 0;
   bool regular = false;
   if (r.file != "-") {
-    fd = UniqueFd(::open(r.file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-      auto e = errno_error(errno, "cannot read " + r.file);
-      throw Error(e.kind() == ErrorKind::not_found ? ErrorKind::usage : e.kind(), e.what());
-    }
+    fd = open_for_reading(r.file);
     struct stat st {};
     if (::fstat(fd.get(), &st) == 0) {
-      if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::usage, r.file + " is a directory");
       total = static_cast<std::uint64_t>(st.st_size);
       regular = S_ISREG(st.st_mode);
     }

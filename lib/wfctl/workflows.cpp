@@ -9,22 +9,25 @@
 #include <iterator>
 #include <sstream>
 #include <wfctl/error.hpp>
+#include <wfctl/util/fs.hpp>
+#include <unistd.h>
 
 namespace wfctl {
 
 std::string input_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
 std::string read_input(const std::string& path) {
-  std::ostringstream ss;
-  if (path == "-") {
-    ss << std::cin.rdbuf();
-    if (std::cin.bad()) throw Error(ErrorKind::usage, "cannot read standard input");
-    return ss.str();
+  UniqueFd file;
+  int fd = STDIN_FILENO;
+  if (path != "-") {
+    file = open_for_reading(path);
+    fd = file.get();
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::usage, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text;
+  char buf[65536];
+  const std::string what = input_name(path);
+  while (std::size_t n = read_some(fd, buf, sizeof buf, what)) text.append(buf, n);
+  return text;
 }
 
 std::vector<WorkflowDraft> load_drafts(const std::string& path, const MetaOverrides& overrides) {

@@ -9,7 +9,8 @@
 
 namespace wfctl {
 
-/// The whole content of a file, or of stdin for "-"; throws Error(usage) when unreadable.
+/// The whole content of a file, or of stdin for "-"; throws Error of the errno table's kind
+/// when it cannot be read, Error(interrupted) on Ctrl-C while waiting for stdin.
 std::string read_input(const std::string& path);
 /// How an input is named in messages: the path, or "<stdin>".
 std::string input_name(const std::string& path);

@@ -77,6 +77,13 @@ class WfctlTestCase(unittest.TestCase):
         self.assertEqual(r.err, b"", r)
         return r
 
+    def ok_no_store(self, store, *args, **kw):
+        """A read on a store that does not exist: exit 0 and, on stderr, only the hint saying so."""
+        r = self.run_wfctl(*args, **kw)
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(r.errtext, f"hint: store {store} does not exist: nothing has been stored there yet\n", r)
+        return r
+
     def fails(self, code, *args, **kw):
         """Asserts exit `code`, nothing on stdout, and exactly one 'wfctl: error:' line (plus an
         optional hint line) on stderr."""

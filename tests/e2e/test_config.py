@@ -62,8 +62,9 @@ class ConfigTest(WfctlTestCase):
         r = self.fails(2, "list")
         self.assertIn(f"{path}:", r.errtext)
         alt = self.write("alt.yaml", "contexts:\n  z:\n    store: " + os.path.join(self.tmp, "z") + "\n")
-        self.assertEqual(self.ok("--config", alt, "--context", "z", "list", "-o", "json").text, "[]\n")
-        self.assertEqual(self.ok("list", "-o", "json", env={"WFCTL_CONFIG": alt}).text, "[]\n")
+        z = os.path.join(self.tmp, "z")
+        self.assertEqual(self.ok_no_store(z, "--config", alt, "--context", "z", "list", "-o", "json").text, "[]\n")
+        self.assertEqual(self.ok_no_store(self.store, "list", "-o", "json", env={"WFCTL_CONFIG": alt}).text, "[]\n")
 
     def test_bad_default_output_names_its_origin(self):
         r = self.fails(2, "list", env={"WFCTL_OUTPUT": "xml"})

@@ -222,15 +222,15 @@ class DicomTest(WfctlTestCase):
         info = self.ok("result", "info", "1", "-o", "json").json()
         expected = os.path.join(out, info["PatientID"] or "unknown", info["StudyInstanceUID"],
                                 info["SeriesInstanceUID"], info["SOPInstanceUID"] + ".dcm")
-        self.assertEqual(written[0]["path"], expected)
+        self.assertEqual(written[0], {"source": "records/1/record-1.dcm", "target": expected})
         self.assertEqual(sha256(expected), sha256(MR))
         anon_dir = os.path.join(self.tmp, "anon")
         anon = self.ok("result", "export", "1", "--to", anon_dir, "--anonymize", "-o", "json").json()
-        a = self.ok("result", "info", anon[0]["path"], "-o", "json").json()
+        a = self.ok("result", "info", anon[0]["target"], "-o", "json").json()
         self.assertNotEqual(a["PatientName"], info["PatientName"])
         self.assertNotEqual(a["StudyInstanceUID"], info["StudyInstanceUID"])
         self.assertNotEqual(a["SOPInstanceUID"], info["SOPInstanceUID"])
-        full = self.ok("result", "info", anon[0]["path"], "--all", "-o", "json").json()
+        full = self.ok("result", "info", anon[0]["target"], "--all", "-o", "json").json()
         self.assertEqual(full["00120062"]["Value"], ["YES"])
         self.assertNotIn("00100030", {k for k, v in full.items() if v.get("Value")})  # birth date emptied
         self.assertFalse([k for k in full if int(k[:4], 16) % 2 == 1], "private tags remain")

@@ -23,8 +23,7 @@ ConfigFile two_contexts() {
   f.path = "/c.yaml";
   f.exists = true;
   f.current_context = "lab";
-  f.contexts = {{"lab", std::string("/lab-store"), std::string("json"), std::nullopt},
-                {"other", std::string("/other-store"), std::nullopt, std::nullopt}};
+  f.contexts = {{"lab", {{Key::store, "/lab-store"}, {Key::output, "json"}}}, {"other", {{Key::store, "/other-store"}}}};
   return f;
 }
 
@@ -36,46 +35,46 @@ TEST_CASE("store precedence: flag > env > context > default, row by row", "[conf
   auto env = env_of({{"HOME", "/home/u"}, {"WFCTL_STORE", "/env-store"}});
 
   Flags flag_given;
-  flag_given.store = "/flag-store";
+  flag_given.values[Key::store] = "/flag-store";
   auto s = resolve(flag_given, env, file);
-  CHECK(*s.store.value == "/flag-store");
-  CHECK(s.store.origin == Origin::flag);
+  CHECK(*s.get(Key::store).value == "/flag-store");
+  CHECK(s.get(Key::store).origin == Origin::flag);
 
   s = resolve({}, env, file);
-  CHECK(*s.store.value == "/env-store");
-  CHECK(s.store.origin == Origin::env);
-  CHECK(s.store.source == "WFCTL_STORE");
+  CHECK(*s.get(Key::store).value == "/env-store");
+  CHECK(s.get(Key::store).origin == Origin::env);
+  CHECK(s.get(Key::store).source == "WFCTL_STORE");
 
   s = resolve({}, env_of({{"HOME", "/home/u"}}), file);
-  CHECK(*s.store.value == "/lab-store");
-  CHECK(s.store.origin == Origin::context);
+  CHECK(*s.get(Key::store).value == "/lab-store");
+  CHECK(s.get(Key::store).origin == Origin::context);
 
   s = resolve({}, env_of({{"HOME", "/home/u"}}), ConfigFile{});
-  CHECK(*s.store.value == "/home/u/.local/share/wfctl");
-  CHECK(s.store.origin == Origin::default_value);
+  CHECK(*s.get(Key::store).value == "/home/u/.local/share/wfctl");
+  CHECK(s.get(Key::store).origin == Origin::default_value);
 
   s = resolve({}, env_of({{"HOME", "/home/u"}, {"XDG_DATA_HOME", "/xdg"}}), ConfigFile{});
-  CHECK(*s.store.value == "/xdg/wfctl");
+  CHECK(*s.get(Key::store).value == "/xdg/wfctl");
 }
 
 TEST_CASE("output precedence and the context choice", "[config]") {
   auto file = two_contexts();
   auto s = resolve({}, env_of({{"HOME", "/h"}}), file);
-  CHECK(*s.output.value == "json");
-  CHECK(s.output.origin == Origin::context);
+  CHECK(*s.get(Key::output).value == "json");
+  CHECK(s.get(Key::output).origin == Origin::context);
 
   s = resolve({}, env_of({{"HOME", "/h"}, {"WFCTL_OUTPUT", "yaml"}}), file);
-  CHECK(*s.output.value == "yaml");
+  CHECK(*s.get(Key::output).value == "yaml");
 
   s = resolve({}, env_of({{"HOME", "/h"}, {"WFCTL_CONTEXT", "other"}}), file);
-  CHECK(*s.store.value == "/other-store");
-  CHECK(*s.output.value == "table");  // "other" sets no output: default
-  CHECK(s.output.origin == Origin::default_value);
+  CHECK(*s.get(Key::store).value == "/other-store");
+  CHECK(*s.get(Key::output).value == "table");  // "other" sets no output: default
+  CHECK(s.get(Key::output).origin == Origin::default_value);
 
   Flags f;
   f.context = "lab";
   s = resolve(f, env_of({{"HOME", "/h"}, {"WFCTL_CONTEXT", "other"}}), file);
-  CHECK(*s.store.value == "/lab-store");
+  CHECK(*s.get(Key::store).value == "/lab-store");
   CHECK(s.context.origin == Origin::flag);
 
   f.context = "nope";
@@ -99,11 +98,11 @@ TEST_CASE("config files load, save and reject what they cannot hold", "[config]"
   write(path, "current-context: a\ncontexts:\n  a:\n    store: /s\n    output: yaml\n  b: {}\n");
   auto cfg = load(path);
   REQUIRE(cfg.contexts.size() == 2);
-  CHECK(*cfg.find("a")->store == "/s");
-  cfg.find("b")->token_file = "/t";
+  CHECK(*cfg.find("a")->get(Key::store) == "/s");
+  cfg.find("b")->values[Key::token_file] = "/t";
   save(cfg);
   auto again = load(path);
-  CHECK(*again.find("b")->token_file == "/t");
+  CHECK(*again.find("b")->get(Key::token_file) == "/t");
   CHECK(*again.current_context == "a");
 
   auto error_of = [&](const std::string& text) {
@@ -118,7 +117,7 @@ TEST_CASE("config files load, save and reject what they cannot hold", "[config]"
     return std::string();
   };
   CHECK(error_of("contexts:\n  a:\n    stor: /x\n") ==
-        path + ":3:5: unknown key 'stor' in context 'a' (known: store, output, token-file)");
+        path + ":3:5: unknown key 'stor' in context 'a' (known: store, output, token-file, lock-timeout)");
   CHECK(error_of("current-context: a\nbogus: 1\n") == path + ":2:1: unknown key 'bogus' (known: current-context, contexts)");
   CHECK(error_of("contexts: [a\n").rfind(path + ":", 0) == 0);
 }

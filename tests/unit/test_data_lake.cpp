@@ -259,7 +259,7 @@ TEST_CASE("lake: unsafe names are refused and create nothing", "[lake]") {
     CHECK(kind_of([&] { lake.publish(staged, 9, name, true); }) == ErrorKind::invalid_input);
     CHECK(kind_of([&] { lake.stat(9, name); }) == ErrorKind::invalid_input);
     CHECK(kind_of([&] { lake.open(9, name); }) == ErrorKind::invalid_input);
-    CHECK(kind_of([&] { lake.remove(7, name); }) == ErrorKind::invalid_input);
+    CHECK(kind_of([&] { lake.remove_files(7, {name}); }) == ErrorKind::invalid_input);
   }
   CHECK(tree(tmp.path()) == before);
   CHECK(fs::exists(staged.path()));
@@ -472,16 +472,40 @@ TEST_CASE("lake: open, stat and remove of missing files", "[lake]") {
   DataLake lake(tmp / "lake");
   CHECK(!lake.open(7, "missing"));
   CHECK(!lake.stat(7, "missing"));
-  CHECK(!lake.remove(7, "missing"));
+  CHECK(kind_of([&] { lake.remove_files(7, {"missing"}); }) == ErrorKind::not_found);
   CHECK(!fs::exists(tmp / "lake"));  // reads never create the lake
 
   put(lake, 7, "present", "here");
   CHECK(!lake.open(7, "missing"));
   CHECK(!lake.open(8, "present"));
-  CHECK(lake.remove(7, "present"));
+  lake.remove_files(7, {"present"}).commit();
   CHECK(!fs::exists(tmp / "lake" / "records" / "7" / "present"));
-  CHECK(!lake.remove(7, "present"));
+  CHECK(!fs::exists(tmp / "lake" / "records" / "7"));  // the empty record folder goes too
+  CHECK(kind_of([&] { lake.remove_files(7, {"present"}); }) == ErrorKind::not_found);
   CHECK(!lake.stat(7, "present"));
+}
+
+TEST_CASE("lake: a removal is all or nothing and puts files back unless committed", "[lake]") {
+  TempDir tmp;
+  DataLake lake(tmp.path());
+  put(lake, 7, "a", "A");
+  put(lake, 7, "b", "B");
+  // A missing name refuses the whole removal before anything moves.
+  CHECK(kind_of([&] { lake.remove_files(7, {"a", "nope", "b"}); }) == ErrorKind::not_found);
+  CHECK(lake.scan(7).size() == 2);
+  {
+    wfctl::local::Removal r = lake.remove_files(7, {"a", "b"});
+    CHECK(r.names() == std::vector<std::string>{"a", "b"});
+    CHECK(lake.scan(7).empty());  // out of sight while the removal is pending
+  }  // not committed: both come back, byte for byte
+  REQUIRE(lake.scan(7).size() == 2);
+  CHECK(slurp(tmp / "records" / "7" / "a") == "A");
+  CHECK(slurp(tmp / "records" / "7" / "b") == "B");
+  CHECK(fs::is_empty(tmp / "tmp"));
+  lake.remove_files(7, {"a"}).commit();
+  REQUIRE(lake.scan(7).size() == 1);
+  CHECK(lake.scan(7).front().name == "b");
+  CHECK(fs::is_empty(tmp / "tmp"));
 }
 
 TEST_CASE("lake: files written straight into the lake by another service are visible", "[lake]") {
@@ -521,7 +545,7 @@ TEST_CASE("lake: symlinks out of the lake are refused and nothing is written out
     }
     CHECK(kind_of([&] { lake.stat(5, "x"); }) == ErrorKind::permission);
     CHECK(kind_of([&] { lake.open(5, "x"); }) == ErrorKind::permission);
-    CHECK(kind_of([&] { lake.remove(5, "x"); }) == ErrorKind::permission);
+    CHECK(kind_of([&] { lake.remove_files(5, {"x"}); }) == ErrorKind::permission);
     CHECK(lake.scan(std::nullopt).empty());
   }
   SECTION("a symlinked records folder") {
@@ -569,7 +593,7 @@ TEST_CASE("fs: write_file_atomic creates, replaces and keeps symlinks", "[lake][
   CHECK(slurp(cfg) == "a: 3\n");
 
   fs::create_directories(tmp / "dir.yaml");
-  CHECK(kind_of([&] { wfctl::write_file_atomic(tmp / "dir.yaml", "x"); }) == ErrorKind::internal);
+  CHECK(kind_of([&] { wfctl::write_file_atomic(tmp / "dir.yaml", "x"); }) == ErrorKind::usage);  // EISDIR
   CHECK(entries(tmp / "dir.yaml").empty());
 }
 
@@ -581,6 +605,12 @@ TEST_CASE("fs: errno errors name the file and map to kinds", "[lake][fs]") {
   CHECK(wfctl::error_kind_for_errno(ENOSPC) == ErrorKind::unavailable);
   CHECK(wfctl::error_kind_for_errno(EIO) == ErrorKind::unavailable);
   CHECK(wfctl::error_kind_for_errno(EBADF) == ErrorKind::internal);
+  CHECK(wfctl::error_kind_for_errno(ENOTDIR) == ErrorKind::usage);
+  CHECK(wfctl::error_kind_for_errno(EISDIR) == ErrorKind::usage);
+  CHECK(wfctl::error_kind_for_errno(ELOOP) == ErrorKind::usage);
+  CHECK(wfctl::error_kind_for_errno(EEXIST) == ErrorKind::conflict);
+  CHECK(wfctl::error_kind_for_errno(EDQUOT) == ErrorKind::unavailable);
+  CHECK(wfctl::error_kind_for_errno(EINTR) == ErrorKind::interrupted);
 
   TempDir tmp;
   try {

@@ -135,11 +135,49 @@ TEST_CASE("export_tree rejects a non-DICOM source by its label and leaves no par
       message = e.what();
     }
     CHECK_THAT(message, Catch::StartsWith("record 7: "));
-    // The file exported before the bad one stays; nothing else, temporary or partial, does.
-    const auto files = wfctl::test::files_below(out);
-    for (const auto& f : files) CHECK_NOTHROW(dicom::validate(f.string()));
-    for (const auto& f : files) CHECK(f.filename().string().front() != '.');
+    // All or nothing: not even the good record before the bad one, nor a folder for it.
+    CHECK_FALSE(fs::exists(out));
   }
+}
+
+TEST_CASE("a failed export restores the files it replaced and removes the folders it made", "[dicom]") {
+  TempDir dir;
+  const fs::path out = dir / "export";
+  auto first = dicom::export_tree({{pydicom_file("MR_small.dcm"), "record 6"}}, out.string(), false);
+  REQUIRE(first.size() == 1);
+  const std::string before = read_bytes(first[0].path);
+  wfctl::test::write_bytes(first[0].path, before + "marker");  // so that a replacement would show
+  // The CT's target is taken by a directory, so its publication fails after the MR's.
+  auto probe = dicom::export_tree({{pydicom_file("CT_small.dcm"), "record 8"}}, (dir / "probe").string(), false);
+  const fs::path ct_target = out / fs::relative(probe[0].path, dir / "probe");
+  fs::create_directories(ct_target);
+  CHECK_THROWS(dicom::export_tree({{pydicom_file("MR_small.dcm"), "record 6"},
+                                   {pydicom_file("CT_small.dcm"), "record 8"}},
+                                  out.string(), false));
+  CHECK(read_bytes(first[0].path) == before + "marker");  // the replaced file is back
+  CHECK(wfctl::test::files_below(out).size() == 1);      // no temporary file, no backup
+  fs::remove(ct_target);
+  // A failure while writing (here a file where the CT's patient folder must go) removes the
+  // folders made for the MR and its temporary file.
+  const fs::path out2 = dir / "export2";
+  fs::create_directories(out2);
+  const fs::path ct_patient = out2 / *fs::relative(probe[0].path, dir / "probe").begin();
+  wfctl::test::write_bytes(ct_patient, "in the way");
+  CHECK_THROWS(dicom::export_tree({{pydicom_file("MR_small.dcm"), "record 6"},
+                                   {pydicom_file("CT_small.dcm"), "record 8"}},
+                                  out2.string(), false));
+  CHECK(wfctl::test::files_below(out2) == std::vector<fs::path>{ct_patient});
+  CHECK(std::distance(fs::directory_iterator(out2), fs::directory_iterator()) == 1);
+  // Two sources that are the same instance would overwrite each other: refused as a conflict.
+  try {
+    dicom::export_tree({{pydicom_file("MR_small.dcm"), "record 6"}, {pydicom_file("MR_small.dcm"), "record 9"}},
+                       (dir / "other").string(), false);
+    FAIL("no error");
+  } catch (const wfctl::Error& e) {
+    CHECK(e.kind() == ErrorKind::conflict);
+    CHECK_THAT(e.what(), Catch::Contains("record 6") && Catch::Contains("record 9"));
+  }
+  CHECK_FALSE(fs::exists(dir / "other"));
 }
 
 TEST_CASE("export_tree with anonymize applies the basic confidentiality profile", "[dicom]") {

@@ -1,18 +1,89 @@
 #include <wfctl/config/config.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <sstream>
 #include <wfctl/error.hpp>
+#include <wfctl/output/render.hpp>
+#include <wfctl/util/duration.hpp>
 #include <wfctl/util/fs.hpp>
+#include <wfctl/util/signals.hpp>
 
 namespace wfctl::config {
 
 namespace {
+
+std::string home_dir(const EnvLookup& env) {
+  auto home = env("HOME");
+  if (!home || home->empty()) throw Error(ErrorKind::usage, "HOME is not set", "set HOME or give --store and --config");
+  return *home;
+}
+
+bool has_control(const std::string& v) {
+  for (char c : v)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+std::string text_problem(const std::string& v) {
+  if (v.empty()) return "give a value that is not empty";
+  if (has_control(v)) return "give a value without control characters";
+  return {};
+}
+
+std::string output_problem(const std::string& v) {
+  try {
+    output::parse_format(v);
+    return {};
+  } catch (const Error&) {
+    return "use one of: table, wide, json, yaml, name";
+  }
+}
+
+std::string duration_problem(const std::string& v) {
+  if (parse_duration(v)) return {};
+  return "use a duration such as 30s, 500ms, 2m or 0 (at most 24h)";
+}
+
+std::optional<std::string> default_store(const EnvLookup& env) {
+  auto xdg = env("XDG_DATA_HOME");
+  std::string base = (xdg && !xdg->empty()) ? *xdg : home_dir(env) + "/.local/share";
+  return base + "/wfctl";
+}
+std::optional<std::string> default_output(const EnvLookup&) { return std::string("table"); }
+std::optional<std::string> no_default(const EnvLookup&) { return std::nullopt; }
+std::optional<std::string> default_lock_timeout(const EnvLookup&) { return std::string("30s"); }
+
+const std::vector<SettingSpec> k_table = {
+    {Key::store, "store", "store", "--store", "WFCTL_STORE", "URL", "Store: a directory, sqlite:PATH, or http(s)://URL",
+     default_store, text_problem},
+    {Key::output, "output", "output format", "--output", "WFCTL_OUTPUT", "FORMAT", "Output format: table, wide, json, yaml, name",
+     default_output, output_problem},
+    {Key::token_file, "token-file", "token file", "--token-file", "WFCTL_TOKEN_FILE", "FILE",
+     "File holding a bearer token for a remote store", no_default, text_problem},
+    {Key::lock_timeout, "lock-timeout", "lock timeout", "--lock-timeout", "WFCTL_LOCK_TIMEOUT", "DURATION",
+     "How long a write waits for another process's lock (30s, 500ms, 0)", default_lock_timeout, duration_problem},
+};
+
+std::string known_keys() {
+  std::string s;
+  for (const auto& row : k_table) s += (s.empty() ? "" : ", ") + std::string(row.name);
+  return s;
+}
+
+const SettingSpec* spec_by_name(const std::string& name) {
+  for (const auto& row : k_table)
+    if (name == row.name) return &row;
+  return nullptr;
+}
 
 Error config_error(const std::string& path, const YAML::Mark& mark, const std::string& why) {
   return Error(ErrorKind::usage, fmt::format("{}:{}:{}: {}", path, mark.line + 1, mark.column + 1, why));
@@ -24,34 +95,88 @@ std::string scalar(const YAML::Node& n, const std::string& path, const std::stri
 }
 
 Context parse_context(const std::string& name, const YAML::Node& node, const std::string& path) {
-  Context c{name, {}, {}, {}};
+  Context c{name, {}};
   if (node.IsNull()) return c;
   if (!node.IsMap()) throw config_error(path, node.Mark(), fmt::format("context '{}' must be a mapping", name));
   for (const auto& kv : node) {
     std::string key = kv.first.Scalar();
-    if (key == "store") c.store = scalar(kv.second, path, key);
-    else if (key == "output") c.output = scalar(kv.second, path, key);
-    else if (key == "token-file") c.token_file = scalar(kv.second, path, key);
-    else
+    const SettingSpec* row = spec_by_name(key);
+    if (!row)
       throw config_error(path, kv.first.Mark(),
-                         fmt::format("unknown key '{}' in context '{}' (known: store, output, token-file)", key, name));
+                         fmt::format("unknown key '{}' in context '{}' (known: {})", key, name, known_keys()));
+    c.values[row->key] = scalar(kv.second, path, key);
   }
   return c;
 }
 
-Setting from_env(const EnvLookup& env, const char* name) {
-  auto v = env(name);
-  if (v && !v->empty()) return Setting{v, Origin::env, name};
-  return Setting{std::nullopt, Origin::default_value, "default"};
+std::string read_file(const std::string& path, bool& exists) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) {
+      exists = false;
+      return {};
+    }
+    throw errno_error(errno, "cannot read config " + path);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw Error(ErrorKind::usage, fmt::format("config {} is a directory", path), "the config is a YAML file");
+  exists = true;
+  std::string text;
+  char buf[8192];
+  while (std::size_t n = read_some(fd.get(), buf, sizeof buf, "config " + path)) text.append(buf, n);
+  return text;
 }
 
-std::string home_dir(const EnvLookup& env) {
-  auto home = env("HOME");
-  if (!home || home->empty()) throw Error(ErrorKind::usage, "HOME is not set", "set HOME or give --store and --config");
-  return *home;
-}
+// An exclusive lock on path + ".lock", held until destruction; a wait ends on Ctrl-C.
+class ConfigLock {
+ public:
+  explicit ConfigLock(const std::string& config_path) {
+    std::filesystem::path lock = config_path + ".lock";
+    std::error_code ec;
+    if (lock.has_parent_path()) std::filesystem::create_directories(lock.parent_path(), ec);
+    m_fd.reset(::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!m_fd) throw errno_error(errno, "cannot lock config " + config_path);
+    while (::flock(m_fd.get(), LOCK_EX) != 0) {
+      if (errno != EINTR) throw errno_error(errno, "cannot lock config " + config_path);
+      throw_if_interrupted();
+    }
+  }
+
+ private:
+  UniqueFd m_fd;  // closing it releases the lock
+};
 
 }  // namespace
+
+EnvLookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+const std::vector<SettingSpec>& settings_table() { return k_table; }
+
+const SettingSpec& spec(Key key) {
+  for (const auto& row : k_table)
+    if (row.key == key) return row;
+  throw Error(ErrorKind::internal, "unknown setting");
+}
+
+void check_value(Key key, const std::string& value, const std::string& source) {
+  const auto& row = spec(key);
+  std::string why = row.problem(value);
+  if (!why.empty())
+    throw Error(ErrorKind::usage, fmt::format("{}: invalid {} '{}'", source, row.what, value), why);
+}
+
+std::optional<std::string> Context::get(Key key) const {
+  auto it = values.find(key);
+  if (it == values.end()) return std::nullopt;
+  return it->second;
+}
 
 const Context* ConfigFile::find(const std::string& name) const {
   for (const auto& c : contexts)
@@ -68,19 +193,11 @@ Context* ConfigFile::find(const std::string& name) {
 ConfigFile load(const std::string& path) {
   ConfigFile cfg;
   cfg.path = path;
-  std::ifstream in(path);
-  if (!in) {
-    std::error_code ec;
-    if (std::filesystem::exists(path, ec))
-      throw Error(ErrorKind::usage, fmt::format("cannot read config {}", path));
-    return cfg;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  cfg.exists = true;
+  std::string text = read_file(path, cfg.exists);
+  if (!cfg.exists) return cfg;
   YAML::Node root;
   try {
-    root = YAML::Load(ss.str());
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw config_error(path, e.mark, "invalid YAML: " + e.msg);
   }
@@ -111,16 +228,47 @@ void save(const ConfigFile& cfg) {
   out << YAML::Key << "contexts" << YAML::Value << YAML::BeginMap;
   for (const auto& c : cfg.contexts) {
     out << YAML::Key << c.name << YAML::Value << YAML::BeginMap;
-    if (c.store) out << YAML::Key << "store" << YAML::Value << *c.store;
-    if (c.output) out << YAML::Key << "output" << YAML::Value << *c.output;
-    if (c.token_file) out << YAML::Key << "token-file" << YAML::Value << *c.token_file;
+    for (const auto& row : k_table)
+      if (auto v = c.get(row.key)) out << YAML::Key << row.name << YAML::Value << *v;
     out << YAML::EndMap;
   }
   out << YAML::EndMap << YAML::EndMap;
-  std::filesystem::path p(cfg.path);
-  std::error_code ec;
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-  write_file_atomic(p, std::string(out.c_str()) + "\n");
+  write_file_atomic(cfg.path, std::string(out.c_str()) + "\n");
+}
+
+void update(const std::string& path, const std::function<void(ConfigFile&)>& change) {
+  ConfigLock lock(path);
+  ConfigFile file = load(path);
+  change(file);
+  save(file);
+}
+
+bool set_context(const std::string& path, const std::string& name, const std::map<Key, std::string>& values,
+                 bool make_current) {
+  if (auto why = text_problem(name); !why.empty())
+    throw Error(ErrorKind::usage, fmt::format("invalid context name '{}'", name), why);
+  for (const auto& [key, value] : values) check_value(key, value, fmt::format("context {}", name));
+  bool created = false;
+  update(path, [&](ConfigFile& file) {
+    Context* c = file.find(name);
+    created = !c;
+    if (!c) {
+      file.contexts.push_back(Context{name, {}});
+      c = &file.contexts.back();
+    }
+    for (const auto& [key, value] : values) c->values[key] = value;
+    if (make_current) file.current_context = name;
+  });
+  return created;
+}
+
+void use_context(const std::string& path, const std::string& name) {
+  update(path, [&](ConfigFile& file) {
+    if (!file.find(name))
+      throw Error(ErrorKind::not_found, "context '" + name + "' not found in " + file.path,
+                  "create it with 'wfctl config set-context " + name + " --store PATH'");
+    file.current_context = name;
+  });
 }
 
 const char* to_string(Origin o) {
@@ -133,17 +281,13 @@ const char* to_string(Origin o) {
   return "default";
 }
 
-EnvLookup process_env() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    const char* v = std::getenv(name.c_str());
-    if (!v) return std::nullopt;
-    return std::string(v);
-  };
+Flags::Flags() {
+  for (const auto& row : k_table) values[row.key];
 }
 
 Setting resolve_config_path(const Flags& flags, const EnvLookup& env) {
   if (flags.config) return Setting{flags.config, Origin::flag, "--config"};
-  if (auto s = from_env(env, "WFCTL_CONFIG"); s.value) return s;
+  if (auto v = env("WFCTL_CONFIG"); v && !v->empty()) return Setting{v, Origin::env, "WFCTL_CONFIG"};
   auto xdg = env("XDG_CONFIG_HOME");
   std::string base = (xdg && !xdg->empty()) ? *xdg : home_dir(env) + "/.config";
   return Setting{base + "/wfctl/config.yaml", Origin::default_value, "default"};
@@ -154,7 +298,7 @@ Settings resolve(const Flags& flags, const EnvLookup& env, const ConfigFile& fil
   s.config_path = resolve_config_path(flags, env);
 
   if (flags.context) s.context = Setting{flags.context, Origin::flag, "--context"};
-  else if (auto e = from_env(env, "WFCTL_CONTEXT"); e.value) s.context = e;
+  else if (auto e = env("WFCTL_CONTEXT"); e && !e->empty()) s.context = Setting{e, Origin::env, "WFCTL_CONTEXT"};
   else if (file.current_context)
     s.context = Setting{file.current_context, Origin::context, fmt::format("current-context ({})", file.path)};
 
@@ -166,26 +310,27 @@ Settings resolve(const Flags& flags, const EnvLookup& env, const ConfigFile& fil
                   fmt::format("context '{}' ({}) not found in {}", *s.context.value, s.context.source, file.path),
                   "list contexts with 'wfctl config get-contexts'");
   }
-  std::string ctx_source = ctx ? fmt::format("context {} ({})", ctx->name, file.path) : "";
 
-  auto pick = [&](const std::optional<std::string>& flag, const char* flag_name, const char* env_name,
-                  std::optional<std::string> Context::*member) {
-    if (flag) return Setting{flag, Origin::flag, flag_name};
-    if (auto e = from_env(env, env_name); e.value) return e;
-    if (ctx && ctx->*member) return Setting{ctx->*member, Origin::context, ctx_source};
-    return Setting{std::nullopt, Origin::default_value, "default"};
-  };
-
-  s.store = pick(flags.store, "--store", "WFCTL_STORE", &Context::store);
-  if (!s.store.value) {
-    auto xdg = env("XDG_DATA_HOME");
-    std::string base = (xdg && !xdg->empty()) ? *xdg : home_dir(env) + "/.local/share";
-    s.store.value = base + "/wfctl";
+  for (const auto& row : k_table) {
+    Setting& out = s.values[row.key];
+    auto flag = flags.values.find(row.key);
+    if (flag != flags.values.end() && flag->second) {
+      out = Setting{flag->second, Origin::flag, row.flag};
+    } else if (auto e = env(row.env); e && !e->empty()) {
+      out = Setting{e, Origin::env, row.env};
+    } else if (auto v = ctx ? ctx->get(row.key) : std::nullopt) {
+      out = Setting{v, Origin::context, fmt::format("context {} ({})", ctx->name, file.path)};
+    } else {
+      out = Setting{row.default_value(env), Origin::default_value, "default"};
+    }
   }
-  s.output = pick(flags.output, "--output", "WFCTL_OUTPUT", &Context::output);
-  if (!s.output.value) s.output.value = "table";
-  s.token_file = pick(flags.token_file, "--token-file", "WFCTL_TOKEN_FILE", &Context::token_file);
   return s;
+}
+
+std::chrono::milliseconds lock_timeout(const Settings& settings) {
+  const Setting& s = settings.get(Key::lock_timeout);
+  check_value(Key::lock_timeout, *s.value, s.source);
+  return *parse_duration(*s.value);
 }
 
 }  // namespace wfctl::config

@@ -78,10 +78,13 @@ std::string safe_path_component(std::string_view text, std::size_t max_bytes = 2
 /// (components made safe with safe_path_component) and returns the written paths in source
 /// order. With `anonymize`, applies the PS3.15 Annex E Basic Application Level
 /// Confidentiality Profile (identifying attributes, all private attributes, and UIDs
-/// replaced consistently across this call), and the path uses the new identifiers. Sources
-/// are never modified, an existing target is replaced atomically, and a failure leaves no
-/// partial file, though files written before it stay. Throws Error(invalid_input) naming
-/// the label for a source that is not DICOM, Error(internal) when a file cannot be written.
+/// replaced consistently across this call), and the path uses the new identifiers.
+/// All or nothing: every source is read and checked before anything is written, the files
+/// are written beside their targets and renamed into place only when all are complete, and
+/// a failure at any step removes what this call wrote and the directories it created and
+/// restores the files it replaced. Sources are never modified. Throws Error(invalid_input)
+/// naming the label for a source that is not DICOM, Error(conflict) when two sources are the
+/// same SOP instance, and the errno table's kind when a file cannot be written.
 std::vector<Exported> export_tree(const std::vector<ExportSource>& sources, const std::string& dir,
                                   bool anonymize);
 

@@ -1,5 +1,6 @@
 #pragma once
 // The backend seam: one interface, several stores, opened by URL scheme.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -71,18 +72,31 @@ class Store {
   /// Streams the file to `sink`, verifying its sha256 at the end (Error(internal) naming
   /// both digests on mismatch); throws Error(not_found) when absent.
   virtual ResultFile read_result(RecordId record, const std::string& name, const ByteSink& sink) = 0;
+  /// Removes records/{record}/{name}, or with no name every file of the record, from the
+  /// data lake and the index, all or nothing; returns what was removed, ordered by name.
+  /// Throws Error(not_found) when there is nothing to remove, unless `ignore_not_found`.
+  virtual std::vector<ResultFile> delete_results(RecordId record, const std::optional<std::string>& name,
+                                                 bool ignore_not_found) = 0;
   /// A local path to the stored file when the backend has one (used for DICOM work), or
   /// nullopt when the file must be fetched with read_result.
   virtual std::optional<std::string> local_result_path(RecordId record, const std::string& name) = 0;
 
   /// A human-readable description of where this store is, credentials redacted.
   virtual std::string describe() const = 0;
+  /// False when nothing has ever been stored here (a local store directory that does not
+  /// exist yet); reads then behave as on an empty store. Never creates anything.
+  virtual bool exists() const = 0;
 };
 
 /// Options common to every backend.
 struct StoreOptions {
   std::optional<std::string> token_file;  // bearer token for remote stores
-  int busy_timeout_ms = 30000;
+  /// How long a write waits for another process's lock before Error(unavailable); Ctrl-C
+  /// or SIGTERM ends the wait at once with Error(interrupted). Reads never wait.
+  std::chrono::milliseconds lock_timeout{30000};
+  /// Called once (with describe()) when a write has waited a second for another process's
+  /// lock, so that a person at a terminal knows why nothing happens; may be empty.
+  std::function<void(const std::string& store)> on_lock_wait;
 };
 
 /// Opens a store by URL: a path or sqlite:PATH (local), http:// or https:// (remote).

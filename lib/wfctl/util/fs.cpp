@@ -21,27 +21,6 @@ void UniqueFd::reset(int fd) noexcept {
   m_fd = fd;
 }
 
-ErrorKind error_kind_for_errno(int err) noexcept {
-  switch (err) {
-    case ENOENT:
-      return ErrorKind::not_found;
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return ErrorKind::permission;
-    case ENOSPC:
-    case EDQUOT:
-    case EIO:
-      return ErrorKind::unavailable;
-    default:
-      return ErrorKind::internal;
-  }
-}
-
-Error errno_error(int err, std::string_view what) {
-  return Error(error_kind_for_errno(err), fmt::format("{}: {}", what, std::strerror(err)));
-}
-
 namespace {
 
 std::string label(int fd, std::string_view what) {
@@ -49,6 +28,14 @@ std::string label(int fd, std::string_view what) {
 }
 
 }  // namespace
+
+UniqueFd open_for_reading(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) throw errno_error(errno, "cannot read " + path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) throw errno_error(EISDIR, "cannot read " + path);
+  return fd;
+}
 
 std::string random_hex(std::size_t bytes) {
   unsigned char buf[16];

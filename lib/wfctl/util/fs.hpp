@@ -41,12 +41,9 @@ class UniqueFd {
   int m_fd = -1;
 };
 
-/// The error kind for an errno value: ENOENT not_found; EACCES, EPERM, EROFS permission;
-/// ENOSPC, EDQUOT, EIO unavailable; anything else internal.
-ErrorKind error_kind_for_errno(int err) noexcept;
-
-/// An Error of the kind for `err` with the message "<what>: <strerror(err)>".
-Error errno_error(int err, std::string_view what);
+/// Opens a file the user named for reading: its descriptor, or Error("cannot read <path>:
+/// <strerror>") of the errno table's kind (a directory is EISDIR: usage).
+UniqueFd open_for_reading(const std::string& path);
 
 /// `bytes` (at most 16) random bytes from getrandom() as lower-case hex, for unique temporary
 /// file names; throws Error.

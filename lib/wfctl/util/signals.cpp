@@ -7,10 +7,11 @@
 namespace wfctl {
 
 namespace {
-std::atomic<bool> g_interrupted{false};
+std::atomic<int> g_signal{0};
 
 void on_signal(int sig) {
-  if (g_interrupted.exchange(true)) {
+  int none = 0;
+  if (!g_signal.compare_exchange_strong(none, sig)) {
     std::signal(sig, SIG_DFL);
     std::raise(sig);
   }
@@ -26,10 +27,15 @@ void install_interrupt_handler() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-bool interrupt_requested() noexcept { return g_interrupted.load(); }
+bool interrupt_requested() noexcept { return g_signal.load() != 0; }
+
+int interrupt_signal() noexcept {
+  int sig = g_signal.load();
+  return sig != 0 ? sig : SIGINT;
+}
 
 void throw_if_interrupted() {
-  if (g_interrupted.load()) throw Error(ErrorKind::interrupted, "interrupted");
+  if (interrupt_requested()) throw Error(ErrorKind::interrupted, "interrupted");
 }
 
 }  // namespace wfctl

@@ -8,6 +8,7 @@
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -70,15 +71,17 @@ Error not_dicom(const std::string& label, const std::string& why) {
 
 Loaded load_file(const std::string& path, const std::string& label) {
   init_dcmtk();
-  std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (!fs::exists(status)) throw Error(ErrorKind::not_found, label + ": no such file");
-  if (fs::is_directory(status)) throw not_dicom(label, "it is a directory");
-
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Error(ErrorKind::permission, label + ": cannot open: " + std::strerror(errno));
+  // The one errno table decides the exit code, as for every other file wfctl opens.
+  {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw errno_error(errno, "cannot read " + label);
+    struct stat st {};
+    const bool dir = ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+    ::close(fd);
+    if (dir) throw errno_error(EISDIR, "cannot read " + label);
   }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw errno_error(errno, "cannot read " + label);
   std::array<char, 132> head{};
   in.read(head.data(), head.size());
   const auto got = static_cast<std::size_t>(in.gcount());
@@ -102,7 +105,7 @@ Loaded load_file(const std::string& path, const std::string& label) {
   loaded.file = std::make_unique<DcmFileFormat>();
   DcmInputFileStream stream{OFFilename(path.c_str())};
   if (stream.status().bad()) {
-    throw Error(ErrorKind::permission, label + ": cannot open: " + stream.status().text());
+    throw errno_error(EACCES, "cannot read " + label);
   }
   loaded.file->transferInit();
   OFCondition cond = loaded.file->read(stream, EXS_Unknown, EGL_noChange, 0xFFFFFFFFu);
@@ -219,8 +222,7 @@ TempFile::TempFile(fs::path target) : m_target(std::move(target)) {
       (m_target.parent_path() / ("." + m_target.filename().string() + ".XXXXXX.tmp")).string();
   m_fd = ::mkstemps(pattern.data(), 4);
   if (m_fd < 0) {
-    throw Error(ErrorKind::internal, "cannot create a temporary file next to " + m_target.string() +
-                                         ": " + std::strerror(errno));
+    throw errno_error(errno, "cannot write " + m_target.string());
   }
   m_temp = pattern;
 }
@@ -238,22 +240,22 @@ void TempFile::close_fd() {
   m_fd = -1;
 }
 
-void TempFile::commit() {
+void TempFile::sync() {
+  if (m_synced) return;
   if (m_fd < 0) m_fd = ::open(m_temp.c_str(), O_RDONLY | O_CLOEXEC);
   // Without fsync a crash shortly after the rename could leave an empty file under the
   // final name, which is exactly what the rename is meant to prevent.
-  if (m_fd < 0 || ::fsync(m_fd) != 0) {
-    throw Error(ErrorKind::internal,
-                "cannot write " + m_target.string() + ": " + std::strerror(errno));
-  }
+  if (m_fd < 0 || ::fsync(m_fd) != 0) throw errno_error(errno, "cannot write " + m_target.string());
   close_fd();
   // mkstemp creates the file 0600; exported files are meant to be shared like any other
   // (umask cannot be read without changing it, which would race with other threads).
   ::chmod(m_temp.c_str(), 0644);
-  if (::rename(m_temp.c_str(), m_target.c_str()) != 0) {
-    throw Error(ErrorKind::internal,
-                "cannot write " + m_target.string() + ": " + std::strerror(errno));
-  }
+  m_synced = true;
+}
+
+void TempFile::commit() {
+  sync();
+  if (::rename(m_temp.c_str(), m_target.c_str()) != 0) throw errno_error(errno, "cannot write " + m_target.string());
   m_committed = true;
 }
 
@@ -265,8 +267,7 @@ void write_file_atomically(const fs::path& target, std::string_view bytes) {
     const ssize_t n = ::write(temp.fd(), data, left);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      throw Error(ErrorKind::internal,
-                  "cannot write " + target.string() + ": " + std::strerror(errno));
+      throw errno_error(n < 0 ? errno : EIO, "cannot write " + target.string());
     }
     data += n;
     left -= static_cast<std::size_t>(n);

@@ -64,13 +64,17 @@ class TempFile {
   int fd() const { return m_fd; }
   /// Closes the descriptor, e.g. before another library rewrites the file by name.
   void close_fd();
-  /// Flushes the file to disk and renames it onto the target; throws Error(internal).
+  /// Flushes the file to disk and gives it the permissions of a shared file, without
+  /// renaming it yet; throws Error (the errno table's kind).
+  void sync();
+  /// sync() if not done yet, then renames the file onto the target; throws Error.
   void commit();
 
  private:
   std::filesystem::path m_target;
   std::filesystem::path m_temp;
   int m_fd = -1;
+  bool m_synced = false;
   bool m_committed = false;
 };
 

@@ -6,7 +6,11 @@
 #include <array>
 #include <cctype>
 #include <cstring>
+#include <fmt/format.h>
 #include <optional>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cerrno>
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
 
@@ -53,12 +57,85 @@ fs::path target_path(const fs::path& dir, DcmDataset& ds) {
          (safe_path_component(detail::get_string(ds, DCM_SOPInstanceUID), 251) + ".dcm");
 }
 
-void create_parent(const fs::path& target) {
+// The directories between `dir` and `target`'s parent that do not exist yet, outermost first.
+std::vector<fs::path> missing_dirs(const fs::path& dir, const fs::path& target) {
+  std::vector<fs::path> missing;
   std::error_code ec;
-  fs::create_directories(target.parent_path(), ec);
-  if (ec) {
-    throw Error(ErrorKind::internal,
-                "cannot create directory " + target.parent_path().string() + ": " + ec.message());
+  for (fs::path p = target.parent_path(); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    missing.insert(missing.begin(), p);
+    if (p == dir) break;
+  }
+  return missing;
+}
+
+// Everything an export created, undone unless release() was called: written files go, files
+// they replaced come back, directories it made are removed again.
+class Rollback {
+ public:
+  ~Rollback() {
+    if (m_released) return;
+    for (auto it = m_published.rbegin(); it != m_published.rend(); ++it) {
+      if (!it->backup.empty()) ::rename(it->backup.c_str(), it->target.c_str());
+      else ::unlink(it->target.c_str());
+    }
+    for (auto it = m_dirs.rbegin(); it != m_dirs.rend(); ++it) ::rmdir(it->c_str());
+  }
+  void made_dir(const fs::path& p) { m_dirs.push_back(p); }
+  void published(const fs::path& target, const fs::path& backup) { m_published.push_back({target, backup}); }
+  /// Keeps what was written and drops the backups of replaced files.
+  void release() {
+    m_released = true;
+    for (const auto& p : m_published)
+      if (!p.backup.empty()) ::unlink(p.backup.c_str());
+  }
+
+ private:
+  struct Published {
+    fs::path target, backup;
+  };
+  std::vector<Published> m_published;
+  std::vector<fs::path> m_dirs;
+  bool m_released = false;
+};
+
+void make_dirs(const fs::path& dir, const fs::path& target, Rollback& rollback) {
+  for (const auto& p : missing_dirs(dir, target)) {
+    if (::mkdir(p.c_str(), 0777) != 0 && errno != EEXIST) throw errno_error(errno, "cannot create directory " + p.string());
+    rollback.made_dir(p);
+  }
+  std::error_code ec;
+  if (!fs::is_directory(target.parent_path(), ec))
+    throw errno_error(ENOTDIR, "cannot create directory " + target.parent_path().string());
+}
+
+// The source loaded (and de-identified) as it will be written.
+detail::Loaded prepare(const ExportSource& source, const std::string& label,
+                       std::optional<detail::Anonymizer>& anonymizer) {
+  detail::Loaded loaded = detail::load_file(source.path, label);
+  if (anonymizer) anonymizer->apply(loaded.dataset());
+  return loaded;
+}
+
+void write_temp(const ExportSource& source, const std::string& label, detail::Loaded& loaded, bool anonymized,
+                detail::TempFile& temp, const fs::path& target) {
+  temp.close_fd();
+  if (!anonymized && loaded.part10) {
+    // The file as it came, byte for byte: re-encoding could change lengths, padding or
+    // private data that the exporter has no reason to touch.
+    std::error_code ec;
+    fs::copy_file(source.path, temp.path(), fs::copy_options::overwrite_existing, ec);
+    if (ec) throw errno_error(ec.value(), label + ": cannot copy to " + target.string());
+    return;
+  }
+  // A bare data set gets a meta header; a de-identified one gets a new meta header, since
+  // the old one holds the original SOP Instance UID and the sender's AE title.
+  const E_FileWriteMode mode = anonymized ? EWM_createNewMeta : EWM_fileformat;
+  errno = 0;
+  const OFCondition cond = loaded.file->saveFile(temp.path().c_str(), EXS_Unknown, EET_ExplicitLength, EGL_recalcGL,
+                                                 EPD_noChange, 0, 0, mode);
+  if (cond.bad()) {
+    if (errno != 0) throw errno_error(errno, label + ": cannot write " + target.string());
+    throw Error(ErrorKind::invalid_input, label + ": cannot write " + target.string() + ": " + cond.text());
   }
 }
 
@@ -91,43 +168,55 @@ std::vector<Exported> export_tree(const std::vector<ExportSource>& sources, cons
                                   bool anonymize) {
   std::optional<detail::Anonymizer> anonymizer;
   if (anonymize) anonymizer.emplace();
-  std::vector<Exported> exported;
-  exported.reserve(sources.size());
+  const fs::path root(dir);
+  {
+    std::error_code ec;
+    if (fs::exists(root, ec) && !fs::is_directory(root, ec))
+      throw errno_error(ENOTDIR, "cannot export to " + dir);
+  }
+
+  // First every source is read and checked, one at a time (so memory holds one file): a bad
+  // record anywhere stops the export before anything is written.
+  std::vector<Exported> plan;
+  plan.reserve(sources.size());
   for (const ExportSource& source : sources) {
     const std::string label = source.label.empty() ? source.path : source.label;
-    detail::Loaded loaded = detail::load_file(source.path, label);
-    if (anonymizer) anonymizer->apply(loaded.dataset());
-    const fs::path target = target_path(dir, loaded.dataset());
-    create_parent(target);
-
-    detail::TempFile temp(target);
-    if (!anonymizer && loaded.part10) {
-      // The file as it came, byte for byte: re-encoding could change lengths, padding or
-      // private data that the exporter has no reason to touch.
-      temp.close_fd();
-      std::error_code ec;
-      fs::copy_file(source.path, temp.path(), fs::copy_options::overwrite_existing, ec);
-      if (ec) {
-        throw Error(ErrorKind::internal,
-                    label + ": cannot copy to " + target.string() + ": " + ec.message());
-      }
-    } else {
-      // A bare data set gets a meta header; a de-identified one gets a new meta header, since
-      // the old one holds the original SOP Instance UID and the sender's AE title.
-      temp.close_fd();
-      const E_FileWriteMode mode = anonymizer ? EWM_createNewMeta : EWM_fileformat;
-      const OFCondition cond =
-          loaded.file->saveFile(temp.path().c_str(), EXS_Unknown, EET_ExplicitLength, EGL_recalcGL,
-                                EPD_noChange, 0, 0, mode);
-      if (cond.bad()) {
-        throw Error(ErrorKind::internal,
-                    label + ": cannot write " + target.string() + ": " + cond.text());
-      }
+    detail::Loaded loaded = prepare(source, label, anonymizer);
+    const std::string target = target_path(root, loaded.dataset()).string();
+    for (const auto& earlier : plan) {
+      if (earlier.path == target)
+        throw Error(ErrorKind::conflict,
+                    fmt::format("{} and {} are the same SOP instance: both would be written to {}", earlier.label,
+                                label, target),
+                    "export them separately");
     }
-    temp.commit();
-    exported.push_back({label, target.string()});
+    plan.push_back({label, target});
   }
-  return exported;
+
+  // Then each is written beside its target; only when all are complete are they renamed into
+  // place. The anonymizer remembers its replacements, so the second pass gives the same UIDs.
+  Rollback rollback;
+  std::vector<std::unique_ptr<detail::TempFile>> temps;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const fs::path target = plan[i].path;
+    detail::Loaded loaded = prepare(sources[i], plan[i].label, anonymizer);
+    make_dirs(root, target, rollback);
+    temps.push_back(std::make_unique<detail::TempFile>(target));
+    write_temp(sources[i], plan[i].label, loaded, anonymize, *temps.back(), target);
+    temps.back()->sync();
+  }
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const fs::path target = plan[i].path;
+    fs::path backup;
+    if (::access(target.c_str(), F_OK) == 0) {
+      backup = temps[i]->path().string() + ".old";
+      if (::link(target.c_str(), backup.c_str()) != 0) throw errno_error(errno, "cannot replace " + target.string());
+    }
+    temps[i]->commit();
+    rollback.published(target, backup);
+  }
+  rollback.release();
+  return plan;
 }
 
 }  // namespace wfctl::dicom

@@ -33,6 +33,7 @@ constexpr std::int64_t k_stale_after_s = 10 * 60;
 constexpr std::size_t k_max_name_bytes = 255;
 constexpr std::size_t k_max_shown_bytes = 64;
 constexpr const char* k_temp_prefix = "upload-";
+constexpr const char* k_delete_prefix = "delete-";
 constexpr const char* k_name_hint =
     "a file name must be one path component: no '/', '\\' or control characters, "
     "valid UTF-8, at most 255 bytes";
@@ -490,38 +491,117 @@ std::optional<std::pair<UniqueFd, LakeFile>> DataLake::open(RecordId record,
   return std::make_pair(std::move(fd), std::move(file));
 }
 
-bool DataLake::remove(RecordId record, const std::string& name) {
-  check_record(record);
-  check_name(name);
-  auto dir = open_record_dir(m_root, record, false);
-  if (!dir) return false;
-  const fs::path path = m_root / "records" / record_folder(record) / name;
-  if (::unlinkat(dir->get(), name.c_str(), 0) != 0) {
-    if (errno == ENOENT) return false;
-    throw errno_error(errno, fmt::format("cannot remove {}", path.string()));
-  }
-  fsync_fd(dir->get(), path.parent_path().string());
-  return true;
+Removal::~Removal() {
+  if (!m_done) restore();
 }
+
+void Removal::restore() noexcept {
+  for (auto it = m_names.rbegin(); it != m_names.rend(); ++it) {
+    // A file written under that name meanwhile (by a reconstruction service) is not clobbered.
+    (void)::renameat2(m_trash.get(), it->c_str(), m_record.get(), it->c_str(), RENAME_NOREPLACE);
+  }
+  (void)::unlinkat(m_tmp.get(), m_trash_name.c_str(), AT_REMOVEDIR);
+  m_names.clear();
+  m_done = true;
+}
+
+void Removal::commit() noexcept {
+  for (const auto& n : m_names) (void)::unlinkat(m_trash.get(), n.c_str(), 0);
+  (void)::unlinkat(m_tmp.get(), m_trash_name.c_str(), AT_REMOVEDIR);
+  (void)::fsync(m_record.get());
+  if (::unlinkat(m_records.get(), m_folder.c_str(), AT_REMOVEDIR) == 0) (void)::fsync(m_records.get());
+  m_done = true;
+}
+
+Removal DataLake::remove_files(RecordId record, const std::vector<std::string>& names) {
+  check_record(record);
+  for (const auto& n : names) check_name(n);
+  const auto absent = [&](const std::string& name) {
+    return Error(ErrorKind::not_found, fmt::format("records/{}/{} not found", record, escape_name(name)));
+  };
+  auto root_fd = open_root(m_root, false);
+  if (!root_fd || names.empty()) {
+    if (names.empty()) throw Error(ErrorKind::internal, "remove_files needs at least one name");
+    throw absent(names.front());
+  }
+  auto records = open_subdir(root_fd->get(), "records", m_root / "records", false, 0);
+  if (!records) throw absent(names.front());
+  const std::string folder = record_folder(record);
+  auto dir = open_subdir(records->get(), folder, m_root / "records" / folder, false, 0);
+  if (!dir) throw absent(names.front());
+  for (const auto& n : names) {
+    struct stat st {};
+    if (::fstatat(dir->get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) throw absent(n);
+  }
+  auto tmp = open_subdir(root_fd->get(), "tmp", m_root / "tmp", true, 0700);
+  std::call_once(m_swept, [&] { remove_stale_temp_files(tmp->get()); });
+  Removal removal;
+  removal.m_folder = folder;
+  removal.m_tmp = std::move(*tmp);
+  for (int attempt = 0;; ++attempt) {
+    removal.m_trash_name = fmt::format("{}{}-{}", k_delete_prefix, ::getpid(), random_hex(8));
+    if (::mkdirat(removal.m_tmp.get(), removal.m_trash_name.c_str(), 0700) == 0) break;
+    if (errno != EEXIST || attempt > 10)
+      throw errno_error(errno, fmt::format("cannot create {}", (m_root / "tmp" / removal.m_trash_name).string()));
+  }
+  removal.m_trash.reset(
+      ::openat(removal.m_tmp.get(), removal.m_trash_name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!removal.m_trash) {
+    const int err = errno;
+    (void)::unlinkat(removal.m_tmp.get(), removal.m_trash_name.c_str(), AT_REMOVEDIR);
+    throw errno_error(err, fmt::format("cannot open {}", (m_root / "tmp" / removal.m_trash_name).string()));
+  }
+  removal.m_records = std::move(*records);
+  removal.m_record = std::move(*dir);
+  for (const auto& n : names) {
+    if (::renameat(removal.m_record.get(), n.c_str(), removal.m_trash.get(), n.c_str()) != 0) {
+      if (errno == ENOENT) throw absent(n);  // removed meanwhile; the destructor puts the others back
+      throw errno_error(errno, fmt::format("cannot remove {}", (m_root / "records" / folder / n).string()));
+    }
+    removal.m_names.push_back(n);
+  }
+  fsync_fd(removal.m_record.get(), (m_root / "records" / folder).string());
+  return removal;
+}
+
+namespace {
+
+// The pid in "<prefix><pid>-<random>", or 0 when `name` is not such a name.
+pid_t owner_pid(std::string_view name, std::string_view prefix) {
+  if (name.substr(0, prefix.size()) != prefix) return 0;
+  name.remove_prefix(prefix.size());
+  pid_t pid = 0;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
+  if (ec != std::errc() || end == name.data() + name.size() || *end != '-' || pid <= 0) return 0;
+  return pid;
+}
+
+// Removes the regular files of tmp/<name>, then the folder (left by a delete that was killed).
+void remove_trash_dir(int tmp_dir, const char* name, const fs::path& path) {
+  UniqueFd dir(::openat(tmp_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir) return;
+  auto stream = open_dir_stream(dir.get(), path);
+  while (const dirent* e = next_entry(stream.get(), path)) (void)::unlinkat(dir.get(), e->d_name, 0);
+  (void)::unlinkat(tmp_dir, name, AT_REMOVEDIR);
+}
+
+}  // namespace
 
 void DataLake::remove_stale_temp_files(int tmp_dir) noexcept {
   try {
     const fs::path tmp_path = m_root / "tmp";
     auto stream = open_dir_stream(tmp_dir, tmp_path);
     const std::time_t now = std::time(nullptr);
-    const std::string_view prefix = k_temp_prefix;
     while (const dirent* e = next_entry(stream.get(), tmp_path)) {
-      std::string_view n = e->d_name;
-      if (n.substr(0, prefix.size()) != prefix) continue;
-      n.remove_prefix(prefix.size());
-      pid_t pid = 0;
-      auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), pid);
-      if (ec != std::errc() || end == n.data() + n.size() || *end != '-' || pid <= 0) continue;
-      if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+      const pid_t upload = owner_pid(e->d_name, k_temp_prefix);
+      const pid_t removal = owner_pid(e->d_name, k_delete_prefix);
+      const pid_t pid = upload ? upload : removal;
+      if (pid == 0 || pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
       struct stat st {};
       if (::fstatat(tmp_dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-      if (!S_ISREG(st.st_mode) || now - st.st_mtime < k_stale_after_s) continue;
-      ::unlinkat(tmp_dir, e->d_name, 0);
+      if (now - st.st_mtime < k_stale_after_s) continue;
+      if (upload && S_ISREG(st.st_mode)) ::unlinkat(tmp_dir, e->d_name, 0);
+      if (removal && S_ISDIR(st.st_mode)) remove_trash_dir(tmp_dir, e->d_name, tmp_path / e->d_name);
     }
   } catch (...) {
     // Sweeping is housekeeping: an unreadable tmp/ must not fail the upload itself.

@@ -66,6 +66,36 @@ class StagedFile {
   std::string m_sha256;
 };
 
+/// Files moved out of records/{record}/ into tmp/ by DataLake::remove_files: commit() deletes
+/// them for good; destroyed without commit(), the object puts them back.
+class Removal {
+ public:
+  Removal(Removal&&) noexcept = default;
+  Removal& operator=(Removal&&) = delete;
+  Removal(const Removal&) = delete;
+  Removal& operator=(const Removal&) = delete;
+  ~Removal();
+
+  /// Deletes the moved files, and the record folder when that is left empty; never throws
+  /// (what cannot be deleted now is swept later as a stale temporary folder).
+  void commit() noexcept;
+  /// The names moved, in the order given.
+  const std::vector<std::string>& names() const { return m_names; }
+
+ private:
+  friend class DataLake;
+  Removal() = default;
+  void restore() noexcept;
+
+  UniqueFd m_records;  // records/
+  UniqueFd m_record;   // records/{record}
+  UniqueFd m_tmp;      // tmp/
+  UniqueFd m_trash;    // tmp/delete-PID-RANDOM, holding the moved files
+  std::string m_folder, m_trash_name;
+  std::vector<std::string> m_names;  // moved so far
+  bool m_done = false;
+};
+
 /// The data-lake folder under one root directory, created on first write. Safe to use from
 /// several threads and processes at once.
 class DataLake {
@@ -109,8 +139,10 @@ class DataLake {
   /// regular file.
   std::optional<std::pair<UniqueFd, LakeFile>> open(RecordId record, const std::string& name) const;
 
-  /// Removes records/{record}/{name}; returns false when it was absent.
-  bool remove(RecordId record, const std::string& name);
+  /// Moves the named files of records/{record}/ out of sight (into a folder under tmp/), all
+  /// or nothing: a failure puts back those already moved. Throws Error(not_found) naming the
+  /// first name that is absent or not a regular file, Error(invalid_input) for a bad name.
+  Removal remove_files(RecordId record, const std::vector<std::string>& names);
 
   /// The root directory given at construction.
   const std::filesystem::path& root() const { return m_root; }

@@ -2,6 +2,8 @@
 #include <wfctl/store/local/local_store.hpp>
 
 #include <chrono>
+#include <cerrno>
+#include <cstring>
 #include <fmt/format.h>
 #include <thread>
 #include <wfctl/error.hpp>
@@ -82,8 +84,8 @@ std::string order_column(const std::string& sort_by) {
 
 // WAL lets readers run beside one writer; switching to it needs a moment of exclusive access,
 // which a busy handler does not always wait for, so retry while another process holds it.
-void enable_wal(sqlite::Database& db, int busy_timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+void enable_wal(sqlite::Database& db) {
+  auto deadline = std::chrono::steady_clock::now() + db.lock_wait().timeout;
   for (;;) {
     try {
       sqlite::Statement st(db, "PRAGMA journal_mode = WAL");
@@ -108,27 +110,70 @@ fs::path LocalStore::database_path() const { return m_root / "wfctl.db"; }
 
 std::string LocalStore::describe() const { return m_root.string(); }
 
-sqlite::Database* LocalStore::db(bool for_write) {
-  if (m_db) return m_db.get();
+bool LocalStore::exists() const {
   std::error_code ec;
-  auto status = fs::status(m_root, ec);
+  return fs::exists(m_root, ec);  // a lake written by a reconstruction service alone counts
+}
+
+sqlite::LockWait LocalStore::lock_wait() const {
+  sqlite::LockWait w;
+  w.timeout = m_options.lock_timeout;
+  w.store = m_root.string();
+  if (m_options.on_lock_wait) w.on_wait = [f = m_options.on_lock_wait, s = m_root.string()] { f(s); };
+  return w;
+}
+
+namespace {
+void check_root(const fs::path& root) {
+  std::error_code ec;
+  auto status = fs::status(root, ec);
   if (fs::exists(status) && !fs::is_directory(status))
-    throw Error(ErrorKind::usage, fmt::format("store {} is not a directory", m_root.string()),
-                "--store takes the directory that holds wfctl.db and records/");
-  bool exists = fs::exists(database_path(), ec);
-  if (!exists) {
-    if (!for_write) return nullptr;
-    fs::create_directories(m_root, ec);
-    if (ec)
-      throw Error(ErrorKind::permission,
-                  fmt::format("cannot create store {}: {}", m_root.string(), ec.message()));
+    throw Error(ErrorKind::usage, fmt::format("store {}: {}", root.string(), std::strerror(ENOTDIR)),
+                "a local store is the directory that holds wfctl.db and records/");
+}
+}  // namespace
+
+sqlite::Database* LocalStore::reader() {
+  if (m_writer) return m_writer.get();
+  if (m_reader) return m_reader.get();
+  if (m_reader_empty) return nullptr;
+  check_root(m_root);
+  std::error_code ec;
+  if (!fs::exists(database_path(), ec)) return nullptr;
+  auto db = std::make_unique<sqlite::Database>(database_path().string(), false, false, lock_wait());
+  int version = schema_version(*db);
+  if (version == 0) {
+    m_reader_empty = true;  // created, but a crash came before its schema: nothing stored
+    return nullptr;
   }
-  auto db = std::make_unique<sqlite::Database>(database_path().string(), for_write, m_options.busy_timeout_ms);
-  enable_wal(*db, m_options.busy_timeout_ms);
+  if (version < current_schema_version()) return &writer();  // a one-time upgrade of an older store
+  if (version > current_schema_version())
+    throw Error(ErrorKind::not_supported,
+                fmt::format("store {} has schema version {}, newer than this wfctl's {}", m_root.string(), version,
+                            current_schema_version()),
+                "upgrade wfctl");
+  m_reader = std::move(db);
+  return m_reader.get();
+}
+
+sqlite::Database& LocalStore::writer() {
+  if (m_writer) return *m_writer;
+  check_root(m_root);
+  if (std::error_code ec; !fs::exists(m_root, ec)) {
+    fs::create_directories(m_root, ec);
+    if (ec) throw errno_error(ec.value(), fmt::format("cannot create store {}", m_root.string()));
+  }
+  auto db = std::make_unique<sqlite::Database>(database_path().string(), true, true, lock_wait());
+  // The WAL and its index stay when the last connection closes, so that users who may read
+  // but not write the store can still open it (they cannot create those files).
+  db->persist_wal();
+  enable_wal(*db);
   db->exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
   migrate(*db);
-  m_db = std::move(db);
-  return m_db.get();
+  m_reader.reset();
+  m_reader_empty = false;
+  m_writer = std::move(db);
+  return *m_writer;
 }
 
 DataLake& LocalStore::lake() {
@@ -137,7 +182,7 @@ DataLake& LocalStore::lake() {
 }
 
 std::vector<Workflow> LocalStore::create_workflows(const std::vector<WorkflowDraft>& drafts) {
-  auto& d = *db(true);
+  auto& d = writer();
   sqlite::Transaction tx(d);
   std::vector<Workflow> created;
   created.reserve(drafts.size());
@@ -147,14 +192,14 @@ std::vector<Workflow> LocalStore::create_workflows(const std::vector<WorkflowDra
 }
 
 std::optional<Workflow> LocalStore::find_workflow(WorkflowId id) {
-  auto* d = db(false);
+  auto* d = reader();
   if (!d) return std::nullopt;
   return select_by_id(*d, id);
 }
 
 std::vector<Workflow> LocalStore::list_workflows(const ListQuery& q) {
   std::string order = order_column(q.sort_by);  // validate before looking at the store
-  auto* d = db(false);
+  auto* d = reader();
   if (!d) return {};
   std::string sql = fmt::format("SELECT {}{} FROM workflows WHERE 1 = 1", k_columns,
                                 q.with_definition ? ", definition" : "");
@@ -176,29 +221,29 @@ std::vector<Workflow> LocalStore::list_workflows(const ListQuery& q) {
 }
 
 Workflow LocalStore::update_workflow(WorkflowId id, const WorkflowUpdate& update) {
-  auto* d = db(false);
-  if (!d) throw Error(ErrorKind::not_found, not_found_message(id));
-  sqlite::Transaction tx(*d);
-  auto current = select_by_id(*d, id);
+  if (!reader()) throw Error(ErrorKind::not_found, not_found_message(id));
+  auto& d = writer();
+  sqlite::Transaction tx(d);
+  auto current = select_by_id(d, id);
   if (!current) throw Error(ErrorKind::not_found, not_found_message(id));
-  write_update(*d, *current, update);
+  write_update(d, *current, update);
   tx.commit();
   return *current;
 }
 
 std::vector<WorkflowId> LocalStore::delete_workflows(const std::vector<WorkflowId>& ids, bool ignore_not_found) {
-  auto* d = db(false);
-  if (!d) {
+  if (!reader()) {
     if (ignore_not_found || ids.empty()) return {};
     throw Error(ErrorKind::not_found, not_found_message(ids.front()));
   }
-  sqlite::Transaction tx(*d);
+  auto& d = writer();
+  sqlite::Transaction tx(d);
   std::vector<WorkflowId> deleted;
-  sqlite::Statement st(*d, "DELETE FROM workflows WHERE id = ?");
+  sqlite::Statement st(d, "DELETE FROM workflows WHERE id = ?");
   for (auto id : ids) {
     st.reset();
     st.bind(1, id).run();
-    if (d->changes() > 0) {
+    if (d.changes() > 0) {
       deleted.push_back(id);
     } else if (!ignore_not_found) {
       throw Error(ErrorKind::not_found, not_found_message(id), "nothing was deleted");
@@ -209,7 +254,7 @@ std::vector<WorkflowId> LocalStore::delete_workflows(const std::vector<WorkflowI
 }
 
 std::vector<ApplyOutcome> LocalStore::apply_workflows(const std::vector<WorkflowDraft>& drafts) {
-  auto& d = *db(true);
+  auto& d = writer();
   sqlite::Transaction tx(d);
   std::vector<ApplyOutcome> out;
   for (const auto& draft : drafts) {

@@ -8,6 +8,7 @@
 
 namespace wfctl::sqlite {
 class Database;
+struct LockWait;
 }
 
 namespace wfctl::local {
@@ -32,22 +33,30 @@ class LocalStore final : public Store {
   std::vector<ResultFile> list_results(std::optional<RecordId> record) override;
   std::optional<ResultFile> find_result(RecordId record, const std::string& name) override;
   ResultFile read_result(RecordId record, const std::string& name, const ByteSink& sink) override;
+  std::vector<ResultFile> delete_results(RecordId record, const std::optional<std::string>& name,
+                                         bool ignore_not_found) override;
   std::optional<std::string> local_result_path(RecordId record, const std::string& name) override;
 
   std::string describe() const override;
+  bool exists() const override;
 
   /// The database file path (root/wfctl.db).
   std::filesystem::path database_path() const;
 
  private:
-  /// The open database; with `for_write` creates the store when missing, otherwise returns
-  /// nullptr when the store does not exist yet (reads then behave as on an empty store).
-  sqlite::Database* db(bool for_write);
+  /// The database for a read: the write connection when this store already has one, else a
+  /// read-only connection (which never writes and never waits for a writer); nullptr when
+  /// the store does not exist yet or holds no schema (reads then see an empty store).
+  sqlite::Database* reader();
+  /// The read-write connection, creating the store and its schema when missing.
+  sqlite::Database& writer();
   DataLake& lake();
+  sqlite::LockWait lock_wait() const;
 
   std::filesystem::path m_root;
   StoreOptions m_options;
-  std::unique_ptr<sqlite::Database> m_db;
+  std::unique_ptr<sqlite::Database> m_writer, m_reader;
+  bool m_reader_empty = false;  // the database file exists but holds no schema yet
   std::unique_ptr<DataLake> m_lake;
 };
 

@@ -68,20 +68,15 @@ std::string relative_name(RecordId record, const std::string& name) {
 }
 
 // One file's metadata: its row while size, mtime and inode still match; otherwise (written
-// behind our back, or by an upload killed after its rename) hashed now and remembered.
-// nullopt when the file vanished meanwhile.
-std::optional<ResultFile> metadata_of(DataLake& lake, sqlite::Database* db, const LakeFile& f, const Row* row) {
+// behind our back, or by an upload killed after its rename) hashed now. Reads never write, so
+// the hash is not remembered. nullopt when the file vanished meanwhile.
+std::optional<ResultFile> metadata_of(DataLake& lake, const LakeFile& f, const Row* row) {
   if (row && matches(*row, f)) return row->file;
   auto opened = lake.open(f.record, f.name);
   if (!opened) return std::nullopt;
-  ResultFile rf{f.record, f.name, opened->second.size, hash_file(opened->first.get(), relative_name(f.record, f.name)),
-                iso_utc_from_ns(opened->second.mtime_ns)};
-  if (db) {
-    sqlite::Transaction tx(*db);
-    upsert_row(*db, rf, opened->second);
-    tx.commit();
-  }
-  return rf;
+  return ResultFile{f.record, f.name, opened->second.size,
+                    hash_file(opened->first.get(), relative_name(f.record, f.name)),
+                    iso_utc_from_ns(opened->second.mtime_ns)};
 }
 
 }  // namespace
@@ -94,7 +89,7 @@ ResultFile LocalStore::put_result(RecordId record, const std::string& name, cons
     throw Error(ErrorKind::conflict, relative_name(record, name) + " already exists", "use --force to replace it");
   StagedFile staged = lake().stage(source);
   if (opts.verify) opts.verify(staged.path().string());
-  auto& d = *db(true);
+  auto& d = writer();
   sqlite::Transaction tx(d);
   LakeFile stat = lake().publish(staged, record, name, opts.force);
   ResultFile file{record, name, staged.size(), staged.sha256(), now_iso_utc()};
@@ -105,13 +100,12 @@ ResultFile LocalStore::put_result(RecordId record, const std::string& name, cons
 
 std::vector<ResultFile> LocalStore::list_results(std::optional<RecordId> record) {
   auto files = lake().scan(record);
-  auto* d = db(false);
-  auto rows = load_rows(d, record);
+  auto rows = load_rows(reader(), record);
   std::vector<ResultFile> out;
   out.reserve(files.size());
   for (const auto& f : files) {
     auto it = rows.find({f.record, f.name});
-    if (auto rf = metadata_of(lake(), d, f, it == rows.end() ? nullptr : &it->second)) out.push_back(std::move(*rf));
+    if (auto rf = metadata_of(lake(), f, it == rows.end() ? nullptr : &it->second)) out.push_back(std::move(*rf));
   }
   return out;
 }
@@ -120,10 +114,9 @@ std::optional<ResultFile> LocalStore::find_result(RecordId record, const std::st
   DataLake::check_name(name);
   auto f = lake().stat(record, name);
   if (!f) return std::nullopt;
-  auto* d = db(false);
-  auto rows = load_rows(d, record, &name);
+  auto rows = load_rows(reader(), record, &name);
   auto it = rows.find({record, name});
-  return metadata_of(lake(), d, *f, it == rows.end() ? nullptr : &it->second);
+  return metadata_of(lake(), *f, it == rows.end() ? nullptr : &it->second);
 }
 
 ResultFile LocalStore::read_result(RecordId record, const std::string& name, const ByteSink& sink) {
@@ -131,7 +124,7 @@ ResultFile LocalStore::read_result(RecordId record, const std::string& name, con
   auto opened = lake().open(record, name);
   if (!opened) throw Error(ErrorKind::not_found, relative_name(record, name) + " not found");
   const LakeFile& stat = opened->second;
-  auto rows = load_rows(db(false), record, &name);
+  auto rows = load_rows(reader(), record, &name);
   auto it = rows.find({record, name});
   std::optional<std::string> expected;
   std::string stored = iso_utc_from_ns(stat.mtime_ns);
@@ -152,6 +145,51 @@ ResultFile LocalStore::read_result(RecordId record, const std::string& name, con
                             *expected, actual),
                 "the stored file is damaged");
   return ResultFile{record, name, stat.size, actual, stored};
+}
+
+std::vector<ResultFile> LocalStore::delete_results(RecordId record, const std::optional<std::string>& name,
+                                               bool ignore_not_found) {
+  DataLake::check_record(record);
+  if (name) DataLake::check_name(*name);
+  const auto what = [&] {
+    return name ? relative_name(record, *name) : fmt::format("records/{}", record);
+  };
+  // Look before taking the write lock (and before creating a database to delete from).
+  if (name ? !lake().stat(record, *name) : lake().scan(record).empty()) {
+    if (ignore_not_found) return {};
+    throw Error(ErrorKind::not_found, name ? what() + " not found" : what() + " holds no files");
+  }
+  auto& d = writer();
+  sqlite::Transaction tx(d);
+  // Under the lock no other wfctl changes the record: this is what gets deleted.
+  std::vector<LakeFile> files;
+  if (name) {
+    if (auto f = lake().stat(record, *name)) files.push_back(*f);
+  } else {
+    files = lake().scan(record);
+  }
+  if (files.empty()) {
+    if (ignore_not_found) return {};
+    throw Error(ErrorKind::not_found, name ? what() + " not found" : what() + " holds no files");
+  }
+  auto rows = load_rows(&d, record);
+  std::vector<std::string> names;
+  std::vector<ResultFile> removed;
+  sqlite::Statement del(d, "DELETE FROM results WHERE record_id = ? AND name = ?");
+  for (const auto& f : files) {
+    names.push_back(f.name);
+    auto it = rows.find({record, f.name});
+    bool known = it != rows.end() && matches(it->second, f);
+    removed.push_back(ResultFile{record, f.name, f.size, known ? it->second.file.sha256 : std::string(),
+                                 known ? it->second.file.datetime_stored : iso_utc_from_ns(f.mtime_ns)});
+    del.reset();
+    del.bind(1, record).bind(2, f.name).run();
+  }
+  // Files out of sight first, then the rows: a failed commit puts the files back.
+  Removal removal = lake().remove_files(record, names);
+  tx.commit();
+  removal.commit();
+  return removed;
 }
 
 std::optional<std::string> LocalStore::local_result_path(RecordId record, const std::string& name) {

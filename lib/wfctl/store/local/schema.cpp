@@ -42,14 +42,17 @@ CREATE TABLE results (
 
 constexpr int k_schema_version = static_cast<int>(sizeof(k_migrations) / sizeof(k_migrations[0]));
 
-int user_version(sqlite::Database& db) {
+}  // namespace
+
+int schema_version(sqlite::Database& db) {
   sqlite::Statement st(db, "PRAGMA user_version");
   return st.step() ? static_cast<int>(st.get_int(0)) : 0;
 }
-}  // namespace
+
+int current_schema_version() { return k_schema_version; }
 
 void migrate(sqlite::Database& db) {
-  if (user_version(db) >= k_schema_version) return;
+  if (schema_version(db) >= k_schema_version) return;
   sqlite::Transaction tx(db);
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)");
   for (const auto& m : k_migrations) {

@@ -1,4 +1,10 @@
 #include <sqlite3.h>
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <thread>
+#include <wfctl/util/duration.hpp>
+#include <wfctl/util/signals.hpp>
 #include <wfctl/error.hpp>
 #include <wfctl/store/local/sqlite.hpp>
 
@@ -26,9 +32,10 @@ ErrorKind kind_for(int rc) {
 }
 }  // namespace
 
-Database::Database(const std::string& path, bool create, int busy_timeout_ms) {
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-  if (create) flags |= SQLITE_OPEN_CREATE;
+Database::Database(const std::string& path, bool write, bool create, LockWait wait) : m_wait(std::move(wait)) {
+  // No SQLITE_OPEN_URI: a store path is a file name, never "file:...?mode=memory".
+  int flags = (write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+  if (write && create) flags |= SQLITE_OPEN_CREATE;
   int rc = sqlite3_open_v2(path.c_str(), &m_db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
@@ -37,15 +44,47 @@ Database::Database(const std::string& path, bool create, int busy_timeout_ms) {
     throw Error(kind_for(rc), "cannot open database " + path + ": " + msg);
   }
   sqlite3_extended_result_codes(m_db, 1);
-  sqlite3_busy_timeout(m_db, busy_timeout_ms);
+  sqlite3_busy_handler(m_db, &Database::on_busy, this);
 }
 
 Database::~Database() { sqlite3_close_v2(m_db); }
 
+void Database::persist_wal() {
+  int on = 1;
+  sqlite3_file_control(m_db, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+}
+
+// SQLite's own busy timeout sleeps through Ctrl-C; this one polls for it between short naps
+// (a signal also cuts a nap short), and tells a waiting user once why nothing happens.
+int Database::on_busy(void* p, int count) {
+  auto* self = static_cast<Database*>(p);
+  const auto now = std::chrono::steady_clock::now();
+  if (count == 0) self->m_wait_start = now;
+  if (interrupt_requested()) return 0;
+  const auto waited = now - self->m_wait_start;
+  if (waited >= self->m_wait.timeout) return 0;
+  if (!self->m_notified && waited >= std::chrono::seconds(1) && self->m_wait.on_wait) {
+    self->m_notified = true;
+    self->m_wait.on_wait();
+  }
+  auto nap = std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(count < 10 ? 1 : 10),
+                                                         self->m_wait.timeout - waited);
+  std::this_thread::sleep_for(nap);
+  return 1;
+}
+
 void Database::fail(int rc, std::string_view what) const {
   std::string msg = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
-  if ((rc & 0xff) == SQLITE_BUSY)
-    throw Error(ErrorKind::unavailable, std::string(what) + ": database is locked", "another wfctl process holds the store; try again");
+  if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+    throw_if_interrupted();
+    throw Error(ErrorKind::unavailable,
+                fmt::format("store {} is locked by another process (waited {})", m_wait.store,
+                            format_duration(m_wait.timeout)),
+                "another process holds the store's write lock; wait longer with the lock-timeout setting");
+  }
+  if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_PERM)
+    throw Error(ErrorKind::permission, fmt::format("cannot write store {}: {}", m_wait.store, msg),
+                "the store is read-only for this user");
   throw Error(kind_for(rc), std::string(what) + ": " + msg);
 }
 

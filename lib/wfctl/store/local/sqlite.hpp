@@ -1,7 +1,9 @@
 #pragma once
 // A small RAII wrapper over SQLite, private to the local store. Every failure becomes a
 // wfctl::Error: SQLITE_BUSY past the busy timeout is "unavailable", anything else "internal".
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,11 +13,22 @@ struct sqlite3_stmt;
 
 namespace wfctl::sqlite {
 
+/// How a connection waits for another process's write lock: up to `timeout`, ending at once
+/// on Ctrl-C or SIGTERM (Error(interrupted)); past the timeout Error(unavailable). `on_wait`
+/// (may be empty) is called once when a wait has lasted a second. `store` names the store
+/// in messages.
+struct LockWait {
+  std::chrono::milliseconds timeout{30000};
+  std::function<void()> on_wait;
+  std::string store;
+};
+
 /// An open database connection; closes itself.
 class Database {
  public:
-  /// Opens (and with `create`, creates) the file; throws Error(unavailable) when it cannot.
-  Database(const std::string& path, bool create, int busy_timeout_ms = 30000);
+  /// Opens the file read-only, or read-write (creating it with `create`); throws
+  /// Error(unavailable) when it cannot. A read-only connection never writes the database.
+  Database(const std::string& path, bool write, bool create, LockWait wait = {});
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -29,9 +42,18 @@ class Database {
   sqlite3* handle() const { return m_db; }
   /// Throws the wfctl::Error for SQLite result code `rc` with `what` as context.
   [[noreturn]] void fail(int rc, std::string_view what) const;
+  /// Keeps the -wal and -shm files when the last connection closes (SQLITE_FCNTL_PERSIST_WAL).
+  void persist_wal();
+  /// How this connection waits for locks.
+  const LockWait& lock_wait() const { return m_wait; }
 
  private:
+  static int on_busy(void* self, int count);
+
   sqlite3* m_db = nullptr;
+  LockWait m_wait;
+  std::chrono::steady_clock::time_point m_wait_start{};
+  bool m_notified = false;
 };
 
 /// A prepared statement; bind with 1-based indexes, step, read columns.
