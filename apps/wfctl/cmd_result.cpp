@@ -92,8 +92,9 @@ void add_delete(CLI::App& group, AppContext& ctx) {
     bool all = false, ignore_not_found = false;
   };
   auto o = std::make_shared<Opts>();
+  // No "rm" alias: `wfctl result rm` once ran the top-level rm, and now it is refused with a
+  // pointer here, so that no script can have come to rely on either meaning.
   auto* cmd = group.add_subcommand("delete", "Remove stored files of a record (default record-RECORD.dcm), all or none");
-  cmd->alias("rm");
   cmd->add_option("RECORD", o->record, "Record id")->required();
   auto* file = cmd->add_option("--file", o->file, "Stored file name (default: record-RECORD.dcm)");
   cmd->add_flag("--all", o->all, "Every file of the record")->excludes(file);
@@ -200,9 +201,10 @@ void add_info(CLI::App& group, AppContext& ctx) {
 
 std::vector<dicom::ExportSource> sources_for(AppContext& ctx, const std::vector<std::string>& records,
                                              std::vector<std::unique_ptr<ResultCopy>>& copies) {
+  std::vector<RecordId> ids;
+  for (const auto& r : records) ids.push_back(parse_id(r, "record id"));  // every id checked before any lookup
   std::vector<dicom::ExportSource> sources;
-  for (const auto& r : records) {
-    auto id = parse_id(r, "record id");
+  for (auto id : ids) {
     copies.push_back(std::make_unique<ResultCopy>(ctx.store(), id, default_result_name(id)));
     sources.push_back({copies.back()->path(), copies.back()->label()});
   }

@@ -18,9 +18,9 @@ class Formatter : public CLI::Formatter {
       std::vector<const CLI::Option*> globals;
       for (const CLI::Option* opt : root->get_options())
         if (opt->get_name() != "--help" && opt->get_name() != "--version") globals.push_back(opt);
-      out += make_group("Global Options", false, globals);
+      out += make_group("Global Options", false, globals).substr(1);  // make_help puts a blank line first
     }
-    if (!app->get_footer().empty()) out += "\n" + app->get_footer();
+    if (!app->get_footer().empty()) out += (out.empty() ? "" : "\n") + app->get_footer();
     return out;
   }
 

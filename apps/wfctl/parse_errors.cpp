@@ -54,7 +54,7 @@ int report_extras(CLI::App& app, const CLI::ExtrasError& e) {
     print_error("unknown command '" + word + "' for '" + path + "'", suggestion_hint(at, word));
   } else if (auto other = command_elsewhere(app, word); !other.empty()) {
     print_error("unknown command '" + word + "' for '" + path + "'",
-                "'" + word + "' is '" + other + "'; commands are not combined, " + help);
+                "'" + path + "' takes no further command; '" + word + "' is '" + other + "'");
   } else {
     print_error("unexpected argument '" + word + "' for '" + path + "'", help);
   }

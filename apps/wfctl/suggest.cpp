@@ -50,6 +50,13 @@ std::string find_in(const CLI::App& app, const std::string& word) {
 std::string command_elsewhere(const CLI::App& root, const std::string& word) { return find_in(root, word); }
 
 std::string suggestion_hint(const CLI::App& group, const std::string& word) {
+  const std::string other = command_elsewhere(root_of(group), word);
+  if (!other.empty()) {
+    // "rm" is "wfctl delete"'s alias; when this group has a "delete" too, that is the one meant.
+    const std::string canonical = other.substr(other.rfind(' ') + 1);
+    for (const CLI::App* sub : visible_subcommands(group))
+      if (sub->get_name() == canonical && canonical != word) return "did you mean '" + path_of(*sub) + "'?";
+  }
   // kubectl's rule: a prefix of a command, or at most two edits away from one.
   std::string best;
   std::size_t best_distance = 3;
@@ -66,10 +73,11 @@ std::string suggestion_hint(const CLI::App& group, const std::string& word) {
     }
   }
   if (!best.empty()) return "did you mean '" + path_of(group) + " " + best + "'?";
-  if (auto other = command_elsewhere(root_of(group), word); !other.empty())
-    return "'" + word + "' is '" + other + "'; run '" + path_of(group) + " --help' for the commands of '" +
-           path_of(group) + "'";
-  return "run '" + path_of(group) + " --help' for its commands";
+  std::string names;
+  for (const CLI::App* sub : visible_subcommands(group)) names += (names.empty() ? "" : ", ") + sub->get_name();
+  std::string has = "'" + path_of(group) + "' has: " + names;
+  if (!other.empty()) return "'" + word + "' is '" + other + "'; " + has;
+  return has;
 }
 
 }  // namespace wfctl::cli

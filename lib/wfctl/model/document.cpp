@@ -190,7 +190,17 @@ std::vector<Document> parse_documents(std::string_view text, const std::string& 
     throw Error(ErrorKind::invalid_input, source + ": empty input: expected a JSON or YAML document");
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   first = text.find_first_not_of(" \t\r\n");
-  auto docs = (text[first] == '{' || text[first] == '[') ? parse_json(text, source) : parse_yaml(text, source);
+  auto parsed = (text[first] == '{' || text[first] == '[') ? parse_json(text, source) : parse_yaml(text, source);
+  // A list of documents (what `list -o json|yaml` prints) is as many documents.
+  std::vector<Document> docs;
+  for (auto& d : parsed) {
+    if (!d.value.is_array()) {
+      docs.push_back(std::move(d));
+      continue;
+    }
+    for (std::size_t i = 0; i < d.value.size(); ++i)
+      docs.push_back(Document{std::move(d.value[i]), fmt::format("{}: item {}", d.where, i + 1)});
+  }
   if (docs.empty()) throw Error(ErrorKind::invalid_input, source + ": no document found");
   return docs;
 }
@@ -228,6 +238,11 @@ WorkflowDraft draft_from_document(const Document& doc, const MetaOverrides& over
     draft.fields.description = optional_string(v, "description", doc.where);
     draft.fields.author = optional_string(v, "author", doc.where);
   } else {
+    if (v.is_object() && v.contains("id") && v.contains("datetime_created"))
+      throw Error(ErrorKind::invalid_input,
+                  fmt::format("{}: definition: field required (this is a stored workflow without its definition)",
+                              doc.where),
+                  "export with the definitions: 'wfctl list -o yaml' or 'wfctl get ID -o yaml'");
     check_definition(v, doc.where);
     draft.definition = v;
     // A bare definition may name itself (MONAI Deploy workflows carry name/version/description).

@@ -1,6 +1,9 @@
 #include <wfctl/error.hpp>
 #include <wfctl/model/workflow.hpp>
 
+#include <map>
+#include <fmt/format.h>
+
 namespace wfctl {
 
 namespace {
@@ -49,6 +52,18 @@ Workflow workflow_from_json(const Json& j) {
   auto def = j.find("definition");
   w.definition = def == j.end() ? Json(nullptr) : *def;
   return w;
+}
+
+void check_unique_keys(const std::vector<WorkflowDraft>& drafts) {
+  std::map<std::pair<std::string, std::string>, std::size_t> seen;
+  for (std::size_t i = 0; i < drafts.size(); ++i) {
+    auto [it, inserted] = seen.emplace(std::make_pair(drafts[i].fields.name, drafts[i].fields.version), i);
+    if (!inserted)
+      throw Error(ErrorKind::conflict,
+                  fmt::format("documents {} and {} both name workflow '{}' version '{}'", it->second + 1, i + 1,
+                              drafts[i].fields.name, drafts[i].fields.version),
+                  "apply keys workflows by (name, version); use create to store both");
+  }
 }
 
 }  // namespace wfctl

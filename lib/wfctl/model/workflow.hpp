@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace wfctl {
 
@@ -48,6 +49,10 @@ struct Workflow {
 /// key order: name, description, version, author, id, datetime_created, datetime_updated,
 /// definition (parsed from raw_definition when only that is set).
 Json to_json(const Workflow& w, bool with_definition = true);
+
+/// Throws Error(conflict) naming both positions when two drafts have the same (name,
+/// version): apply keys workflows by that pair, so one input must not name one twice.
+void check_unique_keys(const std::vector<WorkflowDraft>& drafts);
 
 /// Parses a WorkflowOut object (as served by the REST contract); throws Error(invalid_input).
 Workflow workflow_from_json(const Json& j);

@@ -14,6 +14,14 @@ Json resolve_plain_scalar(const std::string& s) {
     if (pos == s.size()) return v;
   } catch (const std::exception&) {
   }
+  if (s.find_first_not_of("0123456789") == std::string::npos) {
+    try {  // past INT64_MAX but within 64 bits, as JSON keeps it
+      std::size_t pos = 0;
+      unsigned long long v = std::stoull(s, &pos, 10);
+      if (pos == s.size()) return v;
+    } catch (const std::exception&) {
+    }
+  }
   bool looks_numeric = s.find_first_not_of("0123456789+-.eE") == std::string::npos &&
                        s.find_first_of("0123456789") != std::string::npos;
   if (looks_numeric) {

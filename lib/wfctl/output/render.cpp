@@ -7,6 +7,7 @@
 #include <wfctl/error.hpp>
 #include <wfctl/model/yaml_scalar.hpp>
 #include <wfctl/output/pretty_json.hpp>
+#include <wfctl/util/utf8.hpp>
 
 namespace wfctl::output {
 
@@ -84,15 +85,6 @@ std::string to_yaml(const Json& value) {
   emit(out, value);
   return std::string(out.c_str()) + "\n";
 }
-
-namespace {
-// Columns are counted in characters, not bytes, so "Müller" lines up with "Muller".
-std::size_t display_width(const std::string& s) {
-  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
-}  // namespace
 
 void Table::add(std::vector<std::string> row) {
   for (auto& cell : row) {

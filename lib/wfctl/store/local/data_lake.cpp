@@ -20,6 +20,7 @@
 #include <wfctl/error.hpp>
 #include <wfctl/store/local/data_lake.hpp>
 #include <wfctl/util/copy.hpp>
+#include <wfctl/util/utf8.hpp>
 
 namespace wfctl::local {
 
@@ -37,34 +38,6 @@ constexpr const char* k_delete_prefix = "delete-";
 constexpr const char* k_name_hint =
     "a file name must be one path component: no '/', '\\' or control characters, "
     "valid UTF-8, at most 255 bytes";
-
-// The length of the well-formed UTF-8 sequence at s[i] (no overlongs, surrogates or code
-// points past U+10FFFF) with its code point, or 0 when malformed.
-std::size_t utf8_sequence(std::string_view s, std::size_t i, char32_t& cp) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = byte(i);
-  std::size_t len = 0;
-  char32_t min = 0;
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  } else if ((b0 & 0xe0) == 0xc0) {
-    len = 2, min = 0x80, cp = b0 & 0x1fu;
-  } else if ((b0 & 0xf0) == 0xe0) {
-    len = 3, min = 0x800, cp = b0 & 0x0fu;
-  } else if ((b0 & 0xf8) == 0xf0) {
-    len = 4, min = 0x10000, cp = b0 & 0x07u;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3fu);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return len;
-}
 
 bool is_c1_control(char32_t cp) { return cp >= 0x80 && cp <= 0x9f; }
 

@@ -254,6 +254,7 @@ std::vector<WorkflowId> LocalStore::delete_workflows(const std::vector<WorkflowI
 }
 
 std::vector<ApplyOutcome> LocalStore::apply_workflows(const std::vector<WorkflowDraft>& drafts) {
+  check_unique_keys(drafts);
   auto& d = writer();
   sqlite::Transaction tx(d);
   std::vector<ApplyOutcome> out;

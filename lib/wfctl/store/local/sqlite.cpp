@@ -76,7 +76,10 @@ int Database::on_busy(void* p, int count) {
 void Database::fail(int rc, std::string_view what) const {
   std::string msg = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
   if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
-    throw_if_interrupted();
+    if (interrupt_requested())
+      throw Error(ErrorKind::interrupted,
+                  fmt::format("interrupted while waiting for another process's lock on store {}", m_wait.store),
+                  "nothing was written");
     throw Error(ErrorKind::unavailable,
                 fmt::format("store {} is locked by another process (waited {})", m_wait.store,
                             format_duration(m_wait.timeout)),
