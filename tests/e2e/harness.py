@@ -1,15 +1,56 @@
 """Runs the built wfctl binary with a cleared environment inside a temporary folder."""
+import contextlib
 import hashlib
 import json
 import os
+import pty
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 WFCTL = os.environ.get("WFCTL_BIN", os.path.join(os.path.dirname(__file__), "../../build/apps/wfctl/wfctl"))
 SOURCE_DIR = os.environ.get("WFCTL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
 PYDICOM_FILES = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
+
+
+_PUBLIC_PREFIX = None
+
+
+def public_wfctl():
+    """The built wfctl installed (with its DICOM module) into a prefix every user may read and
+    run, for tests that run wfctl as another user: the build tree may sit in a private folder."""
+    global _PUBLIC_PREFIX
+    if _PUBLIC_PREFIX is None:
+        build_dir = os.environ.get("WFCTL_BUILD_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(WFCTL))))
+        prefix = tempfile.mkdtemp(prefix="wfctl-public-")
+        os.chmod(prefix, 0o755)
+        subprocess.run(["cmake", "--install", build_dir, "--prefix", prefix], check=True, capture_output=True)
+        for dirpath, dirs, files in os.walk(prefix):
+            for d in dirs:
+                os.chmod(os.path.join(dirpath, d), 0o755)
+        _PUBLIC_PREFIX = prefix
+    return os.path.join(_PUBLIC_PREFIX, "bin", "wfctl")
+
+
+@contextlib.contextmanager
+def store_lock(db):
+    """Holds the store's write lock the way another process would: the sqlite3 CLI inside
+    BEGIN EXCLUSIVE, until the block ends."""
+    p = subprocess.Popen(["sqlite3", db], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        p.stdin.write("BEGIN EXCLUSIVE;\nSELECT 'locked';\n")
+        p.stdin.flush()
+        assert p.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        p.stdin.write("ROLLBACK;\n.quit\n")
+        p.stdin.close()
+        p.wait(timeout=30)
+        p.stdout.close()
 
 
 def sha256_file(path):
@@ -76,6 +117,43 @@ class WfctlTestCase(unittest.TestCase):
         self.assertEqual(r.code, 0, r)
         self.assertEqual(r.err, b"", r)
         return r
+
+    def run_on_tty(self, *args, stdout_tty=False, stderr_tty=True, input=None, env=None, timeout=60):
+        """Runs wfctl with stdout and/or stderr on a pseudo-terminal; returns (exit, what the
+        terminal showed, the other stream's bytes)."""
+        e = dict(self.env)
+        if env:
+            e.update(env)
+        master, slave = pty.openpty()
+        other = subprocess.PIPE
+        p = subprocess.Popen([WFCTL, *args], stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                             stdout=slave if stdout_tty else other, stderr=slave if stderr_tty else other,
+                             env=e, cwd=self.tmp)
+        os.close(slave)
+        if input is not None:
+            p.stdin.write(input.encode() if isinstance(input, str) else input)
+            p.stdin.close()
+        shown = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    chunk = b""
+                if not chunk:
+                    break
+                shown += chunk
+            elif p.poll() is not None:
+                break
+        os.close(master)
+        pipe = p.stdout or p.stderr
+        rest = pipe.read() if pipe else b""
+        if pipe:
+            pipe.close()
+        p.wait(timeout=timeout)
+        return p.returncode, shown, rest
 
     def ok_no_store(self, store, *args, **kw):
         """A read on a store that does not exist: exit 0 and, on stderr, only the hint saying so."""

@@ -76,3 +76,67 @@ class ConfigTest(WfctlTestCase):
     def test_no_current_context(self):
         self.fails(3, "config", "current-context")
         self.assertEqual(self.ok("config", "get-contexts").text, "")
+
+
+class ConfigWritesTest(WfctlTestCase):
+    def config_path(self):
+        return os.path.join(self.tmp, "config", "wfctl", "config.yaml")
+
+    def test_parallel_set_context_keeps_every_context(self):
+        import subprocess
+        from harness import WFCTL
+        for round_ in range(3):
+            procs = [subprocess.Popen([WFCTL, "config", "set-context", f"c{round_}-{i}", "--store", f"/s/{i}"],
+                                      env=self.env, cwd=self.tmp, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(8)]
+            for p in procs:
+                out, err = p.communicate(timeout=60)
+                self.assertEqual(p.returncode, 0, err)
+        names = self.ok("config", "get-contexts", "-o", "name").text.split()
+        self.assertEqual(sorted(names), sorted(f"c{r}-{i}" for r in range(3) for i in range(8)))
+        stores = {c["name"]: c["store"] for c in self.ok("config", "get-contexts", "-o", "json").json()}
+        self.assertEqual(stores["c2-5"], "/s/5")
+        self.assertEqual(sorted(os.listdir(os.path.dirname(self.config_path()))), ["config.yaml", "config.yaml.lock"])
+
+    def test_values_are_checked_when_set(self):
+        r = self.run_wfctl("config", "set-context", "good", "--store", "/s", "--lock-timeout", "10s")
+        self.assertEqual(r.code, 0, r)
+        with open(self.config_path(), "rb") as f:
+            before = f.read()
+        for args, message in (
+                (["--store", ""], "wfctl: error: context good: invalid store ''"),
+                (["--output", "xml"], "wfctl: error: context good: invalid output format 'xml'"),
+                (["--lock-timeout", "soon"], "wfctl: error: context good: invalid lock timeout 'soon'"),
+                (["--token-file", ""], "wfctl: error: context good: invalid token file ''")):
+            r = self.fails(2, "config", "set-context", "good", *args)
+            self.assertEqual(r.errtext.splitlines()[0], message)
+        r = self.fails(2, "config", "set-context", "", "--store", "/x")
+        self.assertEqual(r.errtext.splitlines()[0], "wfctl: error: invalid context name ''")
+        with open(self.config_path(), "rb") as f:
+            self.assertEqual(f.read(), before)
+        view = self.ok("config", "view", "-o", "json").json()
+        self.assertEqual(view["lock-timeout"], {"value": "30s", "origin": "default", "source": "default"})
+        view = self.ok("config", "view", "-o", "json", "--context", "good").json()
+        self.assertEqual(view["lock-timeout"]["value"], "10s")
+        self.assertEqual(view["lock-timeout"]["origin"], "context")
+
+    def test_config_must_be_a_file(self):
+        d = os.path.join(self.tmp, "confdir")
+        os.makedirs(d)
+        for args in (["list"], ["config", "view"], ["config", "set-context", "x", "--store", "/s"],
+                     ["config", "use-context", "x"]):
+            r = self.fails(2, "--config", d, *args)
+            self.assertEqual(r.errtext.splitlines()[0], f"wfctl: error: config {d} is a directory", r)
+        self.assertEqual(os.listdir(d), [])
+        self.assertFalse(os.path.exists(d + ".lock"))
+        r = self.fails(2, "list", env={"WFCTL_CONFIG": d})
+        self.assertIn("is a directory", r.errtext)
+
+    def test_set_context_repairs_nothing_it_cannot_read(self):
+        path = self.config_path()
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            f.write("contexts: {a: [\n")
+        self.fails(2, "config", "set-context", "b", "--store", "/s")
+        with open(path) as f:
+            self.assertEqual(f.read(), "contexts: {a: [\n")  # a malformed file is never overwritten

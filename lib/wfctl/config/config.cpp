@@ -237,6 +237,9 @@ void save(const ConfigFile& cfg) {
 }
 
 void update(const std::string& path, const std::function<void(ConfigFile&)>& change) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))  // before a lock file appears beside it
+    throw Error(ErrorKind::usage, fmt::format("config {} is a directory", path), "the config is a YAML file");
   ConfigLock lock(path);
   ConfigFile file = load(path);
   change(file);
