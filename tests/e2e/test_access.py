@@ -112,16 +112,29 @@ class ReadOnlyStoreTest(WfctlTestCase):
                            stdin=None if input else subprocess.DEVNULL, timeout=60)
         return p
 
+    READS = (["list"], ["list", "-o", "json"], ["get", "1", "-o", "yaml"], ["result", "list"],
+             ["result", "list", "1", "-o", "json"], ["result", "download", "1"],
+             ["result", "download", "1", "--file", "k.npy"], ["result", "info", "1", "-o", "json"])
+
     def test_reads_work_and_print_what_the_owner_sees(self):
         before = self.snapshot()
-        for args in (["list"], ["list", "-o", "json"], ["get", "1", "-o", "yaml"], ["result", "list"],
-                     ["result", "list", "1", "-o", "json"], ["result", "download", "1"],
-                     ["result", "download", "1", "--file", "k.npy"], ["result", "info", "1", "-o", "json"]):
-            mine = subprocess.run([self.bin, "--store", self.store, *args], capture_output=True, env=self.env,
-                                  cwd=self.tmp, stdin=subprocess.DEVNULL)
-            theirs = self.as_reader(*args)
-            self.assertEqual((theirs.returncode, theirs.stderr), (0, b""), (args, theirs))
-            self.assertEqual(theirs.stdout, mine.stdout, args)
+        mine = {}
+        for args in self.READS:
+            p = subprocess.run([self.bin, "--store", self.store, *args], capture_output=True, env=self.env,
+                               cwd=self.tmp, stdin=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 0, p)
+            mine[tuple(args)] = p.stdout
+        # Also once another program (here the sqlite3 CLI) has closed the database last and
+        # so removed its -wal and -shm files, which the reader could not create.
+        db = os.path.join(self.store, "wfctl.db")
+        for remove_wal in (False, True):
+            if remove_wal:
+                subprocess.run(["sqlite3", db, "PRAGMA user_version"], check=True, capture_output=True)
+                self.assertFalse(os.path.exists(db + "-shm"))
+            for args in self.READS:
+                theirs = self.as_reader(*args)
+                self.assertEqual((theirs.returncode, theirs.stderr), (0, b""), (args, remove_wal, theirs))
+                self.assertEqual(theirs.stdout, mine[tuple(args)], args)
         self.assertEqual(self.snapshot(), before)
 
     def test_writes_exit_8_naming_the_store(self):

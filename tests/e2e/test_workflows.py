@@ -286,3 +286,85 @@ class ExitCodeTest(WfctlTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BackupRestoreTest(WfctlTestCase):
+    """What list/get print in JSON or YAML reads back through apply and create."""
+
+    TRICKY = {"name": "tricky: #1", "version": "1.10", "description": "line1\nline2", "author": "Müller 李",
+              "definition": {"s_yes": "yes", "s_num": "1.0", "s_empty": "", "nul": None, "t": True,
+                             "i": 12345678901234, "big": 18446744073709551615, "neg": -3, "fl": 1.5e-7, "fl2": 2.0,
+                             "arr": [[], {}, [1, "2", None]], "colon": "a: b", "hash": "# no comment",
+                             "ml": "a\nb\n", "lead": " x ", "tilde": "~", "date": "2024-01-01", "": "empty key"}}
+
+    def setUp(self):
+        super().setUp()
+        self.ok("create", "-f", self.write("t.json", json.dumps(self.TRICKY)))
+        self.ok("apply", "-f", os.path.join(SOURCE_DIR, "examples", "workflows.yaml"))
+        self.ok("create", "-f", os.path.join(SOURCE_DIR, "examples", "radial-reco.yaml"), "--author", "lab")
+        self.ok("update", "1", "--description", "changed once")
+
+    def content(self, store):
+        """Every workflow without the fields a copy gets anew (id and datetimes)."""
+        wfs = self.ok("--store", store, "list", "-o", "json").json()
+        return [{k: v for k, v in w.items() if k not in ("id", "datetime_created", "datetime_updated")} for w in wfs]
+
+    def test_list_yaml_and_json_copy_a_store_and_again_is_unchanged(self):
+        for fmt in ("yaml", "json"):
+            other = os.path.join(self.tmp, f"copy-{fmt}")
+            dump = self.ok("list", "-o", fmt).out
+            r = self.ok("--store", other, "apply", "-f", "-", input=dump)
+            self.assertEqual(r.text.split("\n")[0].split()[-1], "created")
+            self.assertEqual(self.content(other), self.content(self.store))
+            again = self.ok("--store", other, "apply", "-f", "-", input=self.ok("list", "-o", fmt).out)
+            self.assertEqual({l.split()[-1] for l in again.text.splitlines()}, {"unchanged"})
+            # The shell pipe of the issue, literally.
+            p = subprocess.run(f"'{WFCTL}' list -o {fmt} | '{WFCTL}' --store '{other}' apply -f -", shell=True,
+                               capture_output=True, env=self.env, cwd=self.tmp)
+            self.assertEqual(p.returncode, 0, p)
+            self.assertEqual({l.split()[-1] for l in p.stdout.decode().splitlines()}, {"unchanged"})
+
+    def test_get_output_feeds_create_and_apply(self):
+        for fmt in ("json", "yaml"):
+            other = os.path.join(self.tmp, f"one-{fmt}")
+            one = self.ok("get", "1", "-o", fmt).out
+            self.assertEqual(self.ok("--store", other, "create", "-f", "-", "-o", "name", input=one).text, "1\n")
+            self.assertEqual(self.content(other), self.content(self.store)[:1])
+            self.assertEqual(self.ok("--store", other, "apply", "-f", "-", input=one).text, "workflow/1 unchanged\n")
+        # create takes a whole list too (new ids, the same content).
+        other = os.path.join(self.tmp, "all")
+        self.ok("--store", other, "create", "-f", "-", input=self.ok("list", "-o", "yaml").out)
+        self.assertEqual(self.content(other), self.content(self.store))
+
+    def test_yaml_streams_of_get_output(self):
+        stream = b"---\n".join(self.ok("get", str(i), "-o", "yaml").out for i in (1, 2, 3))
+        other = os.path.join(self.tmp, "stream")
+        self.assertEqual(self.ok("--store", other, "apply", "-f", "-", "-o", "name", input=stream).text, "1\n2\n3\n")
+        self.assertEqual(self.content(other), self.content(self.store)[:3])
+
+    def test_what_cannot_be_restored_is_refused_whole(self):
+        other = os.path.join(self.tmp, "meta")
+        r = self.fails(4, "--store", other, "apply", "-f", "-", input=self.ok("list", "--meta", "-o", "json").out)
+        self.assertIn("<stdin>: item 1: definition: field required", r.errtext)
+        self.ok("create", "-f", self.write("t2.json", json.dumps(self.TRICKY)))  # a second (name, version) twin
+        r = self.fails(5, "--store", other, "apply", "-f", "-", input=self.ok("list", "-o", "yaml").out)
+        self.assertIn("both name workflow 'tricky: #1' version '1.10'", r.errtext)
+        self.assertFalse(os.path.exists(other))
+
+
+class DisplayWidthTest(WfctlTestCase):
+    def test_cjk_and_combining_names_align(self):
+        for name in ("李小龍", "Muller", "e\u0301clair", "ｆｕｌｌ"):
+            self.ok("create", "-f", "-", "--name", name, "--version", "1", "--author", "x", input="{}")
+        rows = self.ok("list").text.splitlines()
+        # Each VERSION cell starts at the same terminal column (wide characters count twice,
+        # a combining accent not at all).
+        import unicodedata
+
+        def column(line, text):
+            prefix = line[:line.index(text)]
+            return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1
+                       for c in prefix)
+        cols = {column(r, "   1   ") for r in rows[1:]}
+        self.assertEqual(len(cols), 1, rows)
+        self.assertEqual(column(rows[0], "VERSION"), cols.pop() + 3)

@@ -141,7 +141,17 @@ sqlite::Database* LocalStore::reader() {
   std::error_code ec;
   if (!fs::exists(database_path(), ec)) return nullptr;
   auto db = std::make_unique<sqlite::Database>(database_path().string(), false, false, lock_wait());
-  int version = schema_version(*db);
+  int version = 0;
+  try {
+    version = schema_version(*db);
+  } catch (const Error& e) {
+    // A WAL database needs its -shm index, which another program (the sqlite3 CLI) removes
+    // on close and a user without write access cannot create. With no -wal file either, the
+    // database file alone holds everything: read it as an immutable snapshot.
+    if (e.kind() != ErrorKind::permission || fs::exists(database_path().string() + "-wal", ec)) throw;
+    db = sqlite::Database::immutable(database_path().string());
+    version = schema_version(*db);
+  }
   if (version == 0) {
     m_reader_empty = true;  // created, but a crash came before its schema: nothing stored
     return nullptr;

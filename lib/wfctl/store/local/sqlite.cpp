@@ -1,6 +1,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fmt/format.h>
 #include <thread>
 #include <wfctl/util/duration.hpp>
@@ -36,7 +37,25 @@ Database::Database(const std::string& path, bool write, bool create, LockWait wa
   // No SQLITE_OPEN_URI: a store path is a file name, never "file:...?mode=memory".
   int flags = (write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
   if (write && create) flags |= SQLITE_OPEN_CREATE;
-  int rc = sqlite3_open_v2(path.c_str(), &m_db, flags, nullptr);
+  open(path, flags, path);
+}
+
+std::unique_ptr<Database> Database::immutable(const std::string& path) {
+  // The one URI wfctl builds, from a path whose every byte outside [A-Za-z0-9/._-] is
+  // percent-encoded: nothing in the path can add a parameter or change its meaning.
+  std::string uri = "file:";
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || c == '/' || c == '.' || c == '_' || c == '-') uri += static_cast<char>(c);
+    else uri += fmt::format("%{:02X}", c);
+  }
+  uri += "?immutable=1";
+  std::unique_ptr<Database> db(new Database());
+  db->open(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, path);
+  return db;
+}
+
+void Database::open(const std::string& name, int flags, const std::string& path) {
+  int rc = sqlite3_open_v2(name.c_str(), &m_db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
     sqlite3_close_v2(m_db);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,9 @@ class Database {
   /// Opens the file read-only, or read-write (creating it with `create`); throws
   /// Error(unavailable) when it cannot. A read-only connection never writes the database.
   Database(const std::string& path, bool write, bool create, LockWait wait = {});
+  /// Opens the file read-only as an immutable snapshot (no locks, no -wal or -shm file):
+  /// for a reader who may not create those files when the writer's have been removed.
+  static std::unique_ptr<Database> immutable(const std::string& path);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -48,6 +52,8 @@ class Database {
   const LockWait& lock_wait() const { return m_wait; }
 
  private:
+  Database() = default;
+  void open(const std::string& name, int flags, const std::string& path);
   static int on_busy(void* self, int count);
 
   sqlite3* m_db = nullptr;
