@@ -19,6 +19,7 @@ declare -gA _wfctl_child=(
   ['wfctl result list']='wfctl result list'
   ['wfctl result ls']='wfctl result list'
   ['wfctl result download']='wfctl result download'
+  ['wfctl result delete']='wfctl result delete'
   ['wfctl result image']='wfctl result image'
   ['wfctl result info']='wfctl result info'
   ['wfctl result export']='wfctl result export'
@@ -32,6 +33,7 @@ declare -gA _wfctl_child=(
   ['wfctl config set-context']='wfctl config set-context'
   ['wfctl completion']='wfctl completion'
   ['wfctl version']='wfctl version'
+  ['wfctl help']='wfctl help'
 )
 # The parent of each command that passes unknown options up to it.
 declare -gA _wfctl_parent=(
@@ -45,6 +47,7 @@ declare -gA _wfctl_parent=(
   ['wfctl result upload']='wfctl result'
   ['wfctl result list']='wfctl result'
   ['wfctl result download']='wfctl result'
+  ['wfctl result delete']='wfctl result'
   ['wfctl result image']='wfctl result'
   ['wfctl result info']='wfctl result'
   ['wfctl result export']='wfctl result'
@@ -58,16 +61,17 @@ declare -gA _wfctl_parent=(
   ['wfctl config set-context']='wfctl config'
   ['wfctl completion']='wfctl'
   ['wfctl version']='wfctl'
+  ['wfctl help']='wfctl'
 )
 # The subcommands each command offers.
 declare -gA _wfctl_subcommands=(
-  ['wfctl']='create get list update delete apply result config completion version'
-  ['wfctl result']='upload list download image info export echo send'
+  ['wfctl']='create get list update delete apply result config completion version help'
+  ['wfctl result']='upload list download delete image info export echo send'
   ['wfctl config']='view get-contexts current-context use-context set-context'
 )
 # The options each command defines itself.
 declare -gA _wfctl_options=(
-  ['wfctl']='--help -h --version --store --context --config --output -o --no-headers'
+  ['wfctl']='--help -h --version --store --output -o --token-file --lock-timeout --context --config --no-headers'
   ['wfctl create']='--help -h --filename -f --name --version --author --description'
   ['wfctl get']='--help -h'
   ['wfctl list']='--help -h --meta --name --author --version --sort-by --reverse --limit'
@@ -78,6 +82,7 @@ declare -gA _wfctl_options=(
   ['wfctl result upload']='--help -h --name --force --dicom'
   ['wfctl result list']='--help -h'
   ['wfctl result download']='--help -h --file --output-file -O --force'
+  ['wfctl result delete']='--help -h --file --all --ignore-not-found'
   ['wfctl result image']='--help -h --png --frame --window'
   ['wfctl result info']='--help -h --all'
   ['wfctl result export']='--help -h --to --anonymize --anonymise'
@@ -88,17 +93,20 @@ declare -gA _wfctl_options=(
   ['wfctl config get-contexts']='--help -h'
   ['wfctl config current-context']='--help -h'
   ['wfctl config use-context']='--help -h'
-  ['wfctl config set-context']='--help -h --store --output --token-file --use'
+  ['wfctl config set-context']='--help -h --store --output --token-file --lock-timeout --use'
   ['wfctl completion']='--help -h'
   ['wfctl version']='--help -h'
+  ['wfctl help']='--help -h'
 )
 # What the value of each "COMMAND OPTION" that takes one completes to.
 declare -gA _wfctl_values=(
   ['wfctl --store']='dir'
-  ['wfctl --context']='contexts'
-  ['wfctl --config']='file'
   ['wfctl --output']='words:table,wide,json,yaml,name'
   ['wfctl -o']='words:table,wide,json,yaml,name'
+  ['wfctl --token-file']='file'
+  ['wfctl --lock-timeout']='none'
+  ['wfctl --context']='contexts'
+  ['wfctl --config']='file'
   ['wfctl create --filename']='file'
   ['wfctl create -f']='file'
   ['wfctl create --name']='none'
@@ -126,6 +134,7 @@ declare -gA _wfctl_values=(
   ['wfctl result download --file']='none'
   ['wfctl result download --output-file']='file'
   ['wfctl result download -O']='file'
+  ['wfctl result delete --file']='none'
   ['wfctl result image --png']='file'
   ['wfctl result image --frame']='none'
   ['wfctl result image --window']='none'
@@ -138,6 +147,7 @@ declare -gA _wfctl_values=(
   ['wfctl config set-context --store']='dir'
   ['wfctl config set-context --output']='words:table,wide,json,yaml,name'
   ['wfctl config set-context --token-file']='file'
+  ['wfctl config set-context --lock-timeout']='none'
 )
 # What each command's positional arguments complete to, in order; "..." repeats the last.
 declare -gA _wfctl_positionals=(
@@ -147,6 +157,7 @@ declare -gA _wfctl_positionals=(
   ['wfctl result upload']='records file'
   ['wfctl result list']='records'
   ['wfctl result download']='records'
+  ['wfctl result delete']='records'
   ['wfctl result image']='records'
   ['wfctl result info']='file'
   ['wfctl result export']='records ...'
@@ -155,6 +166,7 @@ declare -gA _wfctl_positionals=(
   ['wfctl config use-context']='contexts'
   ['wfctl config set-context']='contexts'
   ['wfctl completion']='words:bash,zsh,fish'
+  ['wfctl help']='none ...'
 )
 
 # _wfctl_value_kind COMMAND OPTION: sets _wfctl_def to the command whose OPTION is meant at

@@ -27,6 +27,8 @@ function __wfctl_child --argument-names cmdpath word
             echo 'wfctl result list'
         case 'wfctl result download'
             echo 'wfctl result download'
+        case 'wfctl result delete'
+            echo 'wfctl result delete'
         case 'wfctl result image'
             echo 'wfctl result image'
         case 'wfctl result info'
@@ -53,6 +55,8 @@ function __wfctl_child --argument-names cmdpath word
             echo 'wfctl completion'
         case 'wfctl version'
             echo 'wfctl version'
+        case 'wfctl help'
+            echo 'wfctl help'
     end
 end
 
@@ -60,53 +64,57 @@ end
 function __wfctl_value_options --argument-names cmdpath
     switch "$cmdpath"
         case 'wfctl'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl create'
-            printf '%s\n' --filename -f --name --version --author --description --store --context --config --output -o
+            printf '%s\n' --filename -f --name --version --author --description --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl get'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl list'
-            printf '%s\n' --name --author --version --sort-by --limit --store --context --config --output -o
+            printf '%s\n' --name --author --version --sort-by --limit --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl update'
-            printf '%s\n' --filename -f --name --version --author --description --store --context --config --output -o
+            printf '%s\n' --filename -f --name --version --author --description --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl delete'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl apply'
-            printf '%s\n' --filename -f --name --version --author --description --store --context --config --output -o
+            printf '%s\n' --filename -f --name --version --author --description --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl result'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl result upload'
-            printf '%s\n' --name --store --context --config --output -o
+            printf '%s\n' --name --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl result list'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl result download'
-            printf '%s\n' --file --output-file -O --store --context --config --output -o
+            printf '%s\n' --file --output-file -O --store --output -o --token-file --lock-timeout --context --config
+        case 'wfctl result delete'
+            printf '%s\n' --file --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl result image'
-            printf '%s\n' --png --frame --window --store --context --config --output -o
+            printf '%s\n' --png --frame --window --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl result info'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl result export'
-            printf '%s\n' --to --store --context --config --output -o
+            printf '%s\n' --to --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl result echo'
-            printf '%s\n' --calling-aet --timeout --store --context --config --output -o
+            printf '%s\n' --calling-aet --timeout --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl result send'
-            printf '%s\n' --to --calling-aet --timeout --store --context --config --output -o
+            printf '%s\n' --to --calling-aet --timeout --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl config'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl config view'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl config get-contexts'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl config current-context'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl config use-context'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl config set-context'
-            printf '%s\n' --store --output --token-file --context --config -o
+            printf '%s\n' --store --output --token-file --lock-timeout -o --context --config
         case 'wfctl completion'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
         case 'wfctl version'
-            printf '%s\n' --store --context --config --output -o
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+        case 'wfctl help'
+            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
     end
 end
 
@@ -217,13 +225,16 @@ complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a result -d 'Upload, downl
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a config -d 'Show and edit the config file\'s contexts'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a completion -d 'Print a completion script for bash, zsh or fish'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a version -d 'Print the version of wfctl'
-complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl create' 'wfctl get' 'wfctl list' 'wfctl update' 'wfctl delete' 'wfctl apply' 'wfctl result' 'wfctl result upload' 'wfctl result list' 'wfctl result download' 'wfctl result image' 'wfctl result info' 'wfctl result export' 'wfctl result echo' 'wfctl result send' 'wfctl config' 'wfctl config view' 'wfctl config get-contexts' 'wfctl config current-context' 'wfctl config use-context' 'wfctl config set-context' 'wfctl completion' 'wfctl version'" -l help -s h -d 'Print this help message and exit'
-complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl create' 'wfctl list' 'wfctl update' 'wfctl apply'" -l version -d 'Display program version information and exit'
+complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a help -d 'Show the help of a command'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl create' 'wfctl get' 'wfctl list' 'wfctl update' 'wfctl delete' 'wfctl apply' 'wfctl result' 'wfctl result upload' 'wfctl result list' 'wfctl result download' 'wfctl result delete' 'wfctl result image' 'wfctl result info' 'wfctl result export' 'wfctl result echo' 'wfctl result send' 'wfctl config' 'wfctl config view' 'wfctl config get-contexts' 'wfctl config current-context' 'wfctl config use-context' 'wfctl config set-context' 'wfctl completion' 'wfctl version' 'wfctl help'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl create' 'wfctl list' 'wfctl update' 'wfctl apply'" -l version -d 'Print the version of wfctl and exit'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l store -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'Store: a directory, sqlite:PATH, or http(s)://URL'
-complete -c wfctl -n "__wfctl_under 'wfctl'" -l context -r -f -a '(__wfctl_contexts)' -d 'Config context to use'
-complete -c wfctl -n "__wfctl_under 'wfctl'" -l config -r -F -d 'Config file (default $XDG_CONFIG_HOME/wfctl/config.yaml)'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l output -r -f -a 'table wide json yaml name' -d 'Output format: table, wide, json, yaml, name'
 complete -c wfctl -n "__wfctl_under 'wfctl'" -s o -r -f -a 'table wide json yaml name' -d 'Output format: table, wide, json, yaml, name'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l token-file -r -F -d 'File holding a bearer token for a remote store'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l lock-timeout -r -f -d 'How long a write waits for another process\'s lock (30s, 500ms, 0)'
+complete -c wfctl -n "__wfctl_under 'wfctl'" -l context -r -f -a '(__wfctl_contexts)' -d 'Config context to use'
+complete -c wfctl -n "__wfctl_under 'wfctl'" -l config -r -F -d 'Config file (default $XDG_CONFIG_HOME/wfctl/config.yaml)'
 complete -c wfctl -n "__wfctl_under 'wfctl'" -l no-headers -d 'Omit the header row of tables'
 
 # wfctl create
@@ -274,12 +285,13 @@ complete -c wfctl -n "__wfctl_under 'wfctl apply'" -l description -r -f -d 'Desc
 complete -c wfctl -n "__wfctl_needs_command 'wfctl result'" -a upload -d 'Store a file at records/RECORD/NAME (atomic, streamed, sha256 recorded)'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl result'" -a list -d 'List stored files with size, sha256 and time'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl result'" -a download -d 'Write a stored file (default record-RECORD.dcm) to stdout or a path'
+complete -c wfctl -n "__wfctl_needs_command 'wfctl result'" -a delete -d 'Remove stored files of a record (default record-RECORD.dcm), all or none'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl result'" -a image -d 'Stream the DICOM result, or render a PNG preview with --png'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl result'" -a info -d 'Key DICOM attributes of a record\'s result or of a file'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl result'" -a export -d 'Write DICOM results into PatientID/Study/Series/SOPInstance.dcm'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl result'" -a echo -d 'Check a DICOM peer with C-ECHO'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl result'" -a send -d 'Send DICOM results to a peer with C-STORE'
-complete -c wfctl -n "__wfctl_under 'wfctl result' 'wfctl result upload' 'wfctl result list' 'wfctl result download' 'wfctl result image' 'wfctl result info' 'wfctl result export' 'wfctl result echo' 'wfctl result send'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_under 'wfctl result' 'wfctl result upload' 'wfctl result list' 'wfctl result download' 'wfctl result delete' 'wfctl result image' 'wfctl result info' 'wfctl result export' 'wfctl result echo' 'wfctl result send'" -l help -s h -d 'Print this help message and exit'
 
 # wfctl result upload
 complete -c wfctl -n "__wfctl_under 'wfctl result upload'" -l help -s h -d 'Print this help message and exit'
@@ -299,6 +311,13 @@ complete -c wfctl -n "__wfctl_under 'wfctl result download'" -l file -r -f -d 'S
 complete -c wfctl -n "__wfctl_under 'wfctl result download'" -l output-file -s O -r -F -d 'Where to write: a path, a directory, or - for stdout'
 complete -c wfctl -n "__wfctl_under 'wfctl result download'" -l force -d 'Overwrite an existing output file'
 complete -c wfctl -n "__wfctl_arg 'wfctl result download' 1" -f -a '(__wfctl_records)' -d 'Record id'
+
+# wfctl result delete
+complete -c wfctl -n "__wfctl_under 'wfctl result delete'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_under 'wfctl result delete'" -l file -r -f -d 'Stored file name (default: record-RECORD.dcm)'
+complete -c wfctl -n "__wfctl_under 'wfctl result delete'" -l all -d 'Every file of the record'
+complete -c wfctl -n "__wfctl_under 'wfctl result delete'" -l ignore-not-found -d 'Succeed when there is nothing to delete'
+complete -c wfctl -n "__wfctl_arg 'wfctl result delete' 1" -f -a '(__wfctl_records)' -d 'Record id'
 
 # wfctl result image
 complete -c wfctl -n "__wfctl_under 'wfctl result image'" -l help -s h -d 'Print this help message and exit'
@@ -353,9 +372,10 @@ complete -c wfctl -n "__wfctl_arg 'wfctl config use-context' 1" -f -a '(__wfctl_
 
 # wfctl config set-context
 complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l help -s h -d 'Print this help message and exit'
-complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l store -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'Store of the context: a directory, sqlite:PATH or http(s)://URL'
-complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l output -r -f -a 'table wide json yaml name' -d 'Default output format of the context'
-complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l token-file -r -F -d 'File holding a bearer token for a remote store'
+complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l store -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'The context\'s store: Store: a directory, sqlite:PATH, or http(s)://URL'
+complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l output -r -f -a 'table wide json yaml name' -d 'The context\'s output: Output format: table, wide, json, yaml, name'
+complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l token-file -r -F -d 'The context\'s token-file: File holding a bearer token for a remote store'
+complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l lock-timeout -r -f -d 'The context\'s lock-timeout: How long a write waits for another process\'s lock (30s, 500ms, 0)'
 complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l use -d 'Also make it the current context'
 complete -c wfctl -n "__wfctl_arg 'wfctl config set-context' 1" -f -a '(__wfctl_contexts)' -d 'Context name'
 
@@ -365,3 +385,6 @@ complete -c wfctl -n "__wfctl_arg 'wfctl completion' 1" -f -a 'bash zsh fish' -d
 
 # wfctl version
 complete -c wfctl -n "__wfctl_under 'wfctl version'" -l help -s h -d 'Print this help message and exit'
+
+# wfctl help
+complete -c wfctl -n "__wfctl_under 'wfctl help'" -l help -s h -d 'Print this help message and exit'

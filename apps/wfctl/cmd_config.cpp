@@ -127,6 +127,15 @@ void add_set_context(CLI::App* config, AppContext& ctx) {
 }  // namespace
 
 void add_config_commands(CLI::App& app, AppContext& ctx) {
+  // Hidden: the settings table, for the tests that keep the man page in step with it.
+  auto* table = app.add_subcommand("__settings", "List the settings table");
+  table->group("");
+  table->callback([&ctx] {
+    ctx.action = [] {
+      for (const auto& row : config::settings_table()) std::cout << row.name << ' ' << row.flag << ' ' << row.env << '\n';
+    };
+  });
+
   auto* config = app.add_subcommand("config", "Show and edit the config file's contexts");
   require_one_subcommand(config, ctx);
   example(config, "wfctl config set-context lab --store ~/lab-store --use\nwfctl config view");

@@ -113,11 +113,26 @@ class ManPageTest(DocsTestCase):
                       "SEE ALSO"):
             self.assertIn(title, titles)
         statuses = re.findall(r"^\.B (\d+)$", sections[("SH", "EXIT STATUS")], re.M)
-        self.assertEqual(statuses, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "130"])
+        self.assertEqual(statuses, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "130", "143"])
+        # The errno table, as lib/wfctl/error.hpp has it.
+        errno_table = sections[("SS", "Files")]
+        for errno_name in ("ENOENT", "ENOTDIR", "EISDIR", "EACCES", "EROFS", "EEXIST", "ENOSPC", "EDQUOT", "EINTR"):
+            self.assertTrue(names(errno_name, errno_table), errno_name)
         env = sections[("SH", "ENVIRONMENT")]
         for var in ("WFCTL_STORE", "WFCTL_OUTPUT", "WFCTL_CONTEXT", "WFCTL_CONFIG", "WFCTL_TOKEN_FILE",
-                    "XDG_DATA_HOME", "XDG_CONFIG_HOME", "HOME", "NO_COLOR"):
+                    "WFCTL_LOCK_TIMEOUT", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "HOME", "NO_COLOR"):
             self.assertTrue(names(var, env), var)
+
+    def test_every_setting_of_the_table_is_documented(self):
+        with open(MAN_PAGE, encoding="utf-8") as f:
+            sections = roff_sections(f.read())
+        rows = [line.split() for line in self.ok("__settings").text.splitlines()]
+        self.assertGreaterEqual(len(rows), 4)
+        for key, flag, env in rows:
+            self.assertTrue(names(env, sections[("SH", "ENVIRONMENT")]), env)
+            self.assertTrue(names(key, sections[("SH", "CONFIGURATION")]), key)
+            self.assertTrue(names(flag, sections[("SH", "GLOBAL OPTIONS")]), flag)
+            self.assertTrue(names(flag, sections[("SS", "config set-context")]), flag)
 
     def test_man_renders_without_warnings(self):
         self.assertIsNotNone(shutil.which("man"), "man is not installed: run scripts/install-deps.sh")
