@@ -60,8 +60,25 @@ TEST_CASE("a definition that is not an object is refused with its type named", "
         "wf: definition: must be a JSON object, got a string");
   CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"a","version":"1","definition":null})"); }) ==
         "wf: definition: must be a JSON object, got null");
-  CHECK(error_of(ErrorKind::invalid_input, [] { one("[1, 2]"); }) ==
-        "wf: definition: must be a JSON object, got an array");
+  CHECK(error_of(ErrorKind::invalid_input, [] { one("[[1, 2]]"); }) ==
+        "wf: item 1: definition: must be a JSON object, got an array");
+}
+
+TEST_CASE("a top-level list is a list of documents, each named by its place", "[document]") {
+  auto json = parse_documents(R"([{"name":"a","version":"1","definition":{}}, {"x": 1}])", "wf");
+  REQUIRE(json.size() == 2);
+  CHECK(json[0].where == "wf: item 1");
+  CHECK(json[1].where == "wf: item 2");
+  CHECK(json[1].value == Json{{"x", 1}});
+  auto yaml = parse_documents("- name: a\n  version: '1'\n  definition: {}\n---\n- {b: 2}\n- {c: 3}\n", "wf");
+  REQUIRE(yaml.size() == 3);
+  CHECK(yaml[2].where == "wf: document 2: item 2");
+  CHECK(draft_from_document(json[0], {}).fields.name == "a");
+  CHECK(error_of(ErrorKind::invalid_input, [] { parse_documents("[]", "wf"); }) == "wf: no document found");
+  // A stored workflow listed without its definition (list --meta) is not a bare definition.
+  auto meta = parse_documents(R"([{"name":"a","version":"1","id":3,"datetime_created":"2024-01-01T00:00:00"}])", "wf");
+  CHECK(error_of(ErrorKind::invalid_input, [&] { draft_from_document(meta[0], {}); }) ==
+        "wf: item 1: definition: field required (this is a stored workflow without its definition)");
 }
 
 TEST_CASE("missing or bad meta fields are named", "[document]") {
