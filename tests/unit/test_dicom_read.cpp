@@ -13,10 +13,6 @@ using wfctl::test::error_of;
 using wfctl::test::pydicom_file;
 using wfctl::test::TempDir;
 
-namespace {
-
-}  // namespace
-
 TEST_CASE("read_summary reads MR_small's key attributes", "[dicom]") {
   const dicom::Summary s = dicom::read_summary(pydicom_file("MR_small.dcm"));
   CHECK(s.patient_id == "4MR1");
@@ -251,24 +247,6 @@ TEST_CASE("render_png selects frames and rejects frames out of range", "[dicom]"
   CHECK_THAT(error_of(ErrorKind::invalid_input,
                       [&] { dicom::render_png_bytes(pydicom_file("MR_small.dcm"), third); }),
              Catch::EndsWith("frame 1 out of range: the image has 1 frame"));
-  CHECK(wfctl::test::files_below(dir.path()).empty());
-}
-
-TEST_CASE("render_png refuses what DCMTK cannot decode, naming the transfer syntax", "[dicom]") {
-  TempDir dir;
-  const std::pair<const char*, const char*> cases[] = {
-      {"JPEG2000.dcm", "(1.2.840.10008.1.2.4.91)"},
-      {"MR_small_jp2klossless.dcm", "(1.2.840.10008.1.2.4.90)"},
-  };
-  for (const auto& [file, uid] : cases) {
-    INFO(file);
-    const std::string path = pydicom_file(file);
-    const std::string message = error_of(
-        ErrorKind::invalid_input, [&] { dicom::render_png(path, (dir / "x.png").string(), {}); });
-    CHECK_THAT(message, Catch::StartsWith(path + ": cannot decode transfer syntax JPEG 2000"));
-    CHECK_THAT(message, Catch::EndsWith(uid));
-    error_of(ErrorKind::invalid_input, [&] { dicom::render_png_bytes(path, {}); });
-  }
   CHECK(wfctl::test::files_below(dir.path()).empty());
 }
 
