@@ -253,4 +253,59 @@ inline std::vector<std::string> j2k_codestreams(const Picture& p, const J2kOptio
   return out;
 }
 
+/// The one fragment after the Basic Offset Table of the last encapsulated Pixel Data in an
+/// explicit VR little endian file; throws std::runtime_error when there is not exactly one.
+inline std::string only_fragment(const std::string& file) {
+  // The tag, OB (or OW, which some writers use) and an undefined length.
+  const std::size_t at_tag = file.rfind(std::string("\xE0\x7F\x10\x00", 4));
+  if (at_tag == std::string::npos || at_tag + 12 > file.size() ||
+      (file.compare(at_tag + 4, 2, "OB") != 0 && file.compare(at_tag + 4, 2, "OW") != 0) ||
+      file.compare(at_tag + 8, 4, "\xFF\xFF\xFF\xFF") != 0) {
+    throw std::runtime_error("no encapsulated pixel data");
+  }
+  std::size_t at = at_tag + 12;
+  const auto item = [&](const char* tag) {
+    if (at + 8 > file.size() || file.compare(at, 4, tag, 4) != 0) {
+      throw std::runtime_error("not one fragment after the offset table");
+    }
+    const auto length = std::uint32_t(std::uint8_t(file[at + 4])) |
+                        std::uint32_t(std::uint8_t(file[at + 5])) << 8 |
+                        std::uint32_t(std::uint8_t(file[at + 6])) << 16 |
+                        std::uint32_t(std::uint8_t(file[at + 7])) << 24;
+    std::string value = file.substr(at + 8, length);
+    at += 8 + length;
+    return value;
+  };
+  item("\xFE\xFF\x00\xE0");  // the Basic Offset Table
+  std::string fragment = item("\xFE\xFF\x00\xE0");
+  item("\xFE\xFF\xDD\xE0");  // the sequence delimiter: nothing else follows
+  return fragment;
+}
+
+/// The codestream (or JP2 file) at `path` decoded by OpenJPEG alone, components interleaved;
+/// throws std::runtime_error when it does not decode.
+inline std::vector<std::int32_t> j2k_decode_file(const std::string& path, bool jp2) {
+  std::unique_ptr<opj_codec_t, decltype(&opj_destroy_codec)> codec(
+      opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K), &opj_destroy_codec);
+  std::unique_ptr<opj_stream_t, decltype(&opj_stream_destroy)> stream(
+      opj_stream_create_default_file_stream(path.c_str(), OPJ_TRUE), &opj_stream_destroy);
+  opj_dparameters_t parameters;
+  opj_set_default_decoder_parameters(&parameters);
+  opj_image_t* raw = nullptr;
+  const bool ok = stream && opj_setup_decoder(codec.get(), &parameters) &&
+                  opj_read_header(stream.get(), codec.get(), &raw);
+  std::unique_ptr<opj_image_t, decltype(&opj_image_destroy)> image(raw, &opj_image_destroy);
+  if (!ok || !opj_decode(codec.get(), stream.get(), image.get()) ||
+      !opj_end_decompress(codec.get(), stream.get())) {
+    throw std::runtime_error("OpenJPEG cannot decode " + path);
+  }
+  const std::size_t n = image->numcomps,
+                    pixels = std::size_t(image->comps[0].w) * image->comps[0].h;
+  std::vector<std::int32_t> out(pixels * n);
+  for (std::size_t i = 0; i < pixels; ++i) {
+    for (std::size_t c = 0; c < n; ++c) out[i * n + c] = image->comps[c].data[i];
+  }
+  return out;
+}
+
 }  // namespace wfctl::test

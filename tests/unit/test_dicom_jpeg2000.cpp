@@ -153,6 +153,40 @@ TEST_CASE("pydicom's other JPEG 2000 files render", "[dicom][j2k]") {
   CHECK_FALSE(nm.constant());
 }
 
+TEST_CASE("pydicom's JPEG 2000 files render as their frame decoded by OpenJPEG alone",
+          "[dicom][j2k]") {
+  // pydicom ships no uncompressed twin of these (Debian leaves out pydicom-data), so the twin is
+  // made here: the fragment decoded by OpenJPEG directly, stored uncompressed with the file's
+  // attributes. That checks everything between the file and the decoder: fragments, JP2
+  // wrappers, sign and depth, component order, the colour model.
+  TempDir dir;
+  for (const char* name :
+       {"MR_small_jp2klossless.dcm", "JPEG2000.dcm", "693_J2KI.dcm", "J2K_pixelrep_mismatch.dcm",
+        "SC_rgb_gdcm_KY.dcm", "GDCMJ2K_TextGBR.dcm"}) {
+    INFO(name);
+    const std::string path = pydicom_file(name);
+    const wfctl::Json attributes = dicom::to_dicom_json(path);
+    const auto number = [&](const char* tag) { return attributes[tag]["Value"][0].get<long>(); };
+    const std::string fragment = wfctl::test::only_fragment(wfctl::test::read_bytes(path));
+    const std::string codestream = (dir / "frame.j2k").string();
+    wfctl::test::write_bytes(codestream, fragment);
+    Picture twin;
+    twin.rows = number("00280010");
+    twin.columns = number("00280011");
+    twin.samples = number("00280002");
+    twin.bits_allocated = number("00280100");
+    twin.bits_stored = number("00280101");
+    twin.is_signed = number("00280103") == 1;
+    // OpenJPEG undoes a component transform, so colour comes out as RGB.
+    twin.photometric = twin.samples == 3 ? "RGB" : attributes["00280004"]["Value"][0];
+    twin.frames = {
+        wfctl::test::j2k_decode_file(codestream, fragment.compare(0, 4, "\0\0\0\x0c", 4) == 0)};
+    const std::string native = (dir / "twin.dcm").string();
+    wfctl::test::write_bytes(native, native_file(twin));
+    check_same(render(path), render(native));
+  }
+}
+
 TEST_CASE("every frame of a multi-frame JPEG 2000 file renders, however it is fragmented",
           "[dicom][j2k]") {
   TempDir dir;
