@@ -81,13 +81,6 @@ void keep_first_error(const char* message, void* user) {
 
 void ignore_message(const char*, void*) {}
 
-bool is_jp2(std::span<const std::uint8_t> bytes) {
-  static constexpr std::uint8_t k_signature[] = {0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50,
-                                                 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A};
-  return bytes.size() >= sizeof k_signature &&
-         std::equal(std::begin(k_signature), std::end(k_signature), bytes.begin());
-}
-
 std::string size_text(std::uint64_t columns, std::uint64_t rows) {
   return std::to_string(columns) + " x " + std::to_string(rows);
 }
@@ -141,10 +134,10 @@ struct Decoded {
 
 Decoded decode(std::span<const std::uint8_t> bytes, const Layout& layout, const std::string& what) {
   std::unique_ptr<opj_codec_t, CodecDeleter> codec(
-      opj_create_decompress(is_jp2(bytes) ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
+      opj_create_decompress(is_jp2_file(bytes) ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
   std::unique_ptr<opj_stream_t, StreamDeleter> stream(
       opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_TRUE));
-  if (!codec || !stream) throw Error(ErrorKind::internal, "out of memory while decoding JPEG 2000");
+  if (!codec || !stream) throw Error(ErrorKind::internal, what + ": out of memory for JPEG 2000");
   std::string error;
   opj_set_error_handler(codec.get(), keep_first_error, &error);
   opj_set_warning_handler(codec.get(), ignore_message, nullptr);

@@ -17,6 +17,10 @@ namespace wfctl::dicom::detail {
 /// Image Compression, 1.2.840.10008.1.2.4.91; never throws.
 bool is_jpeg2000(E_TransferSyntax xfer);
 
+/// True when `bytes` start with the JP2 file signature box (ISO/IEC 15444-1 I.5.1) rather than
+/// a bare codestream; never throws.
+bool is_jp2_file(std::span<const std::uint8_t> bytes);
+
 /// The bytes of frame `frame` (zero-based) of `frames` in the encapsulated pixel data
 /// `fragments` (item 0 being the Basic Offset Table): a view into the one fragment that holds
 /// it, or into `storage`, which then holds the frame's fragments joined. Frames are found

@@ -13,10 +13,7 @@ namespace wfctl::dicom::detail {
 
 namespace {
 
-struct Fragment {
-  const std::uint8_t* data = nullptr;
-  std::size_t size = 0;
-};
+using Fragment = std::span<const std::uint8_t>;
 
 Error bad_fragments(const std::string& label, const std::string& why) {
   return Error(ErrorKind::invalid_input, label + ": cannot find the JPEG 2000 frames: " + why);
@@ -38,15 +35,11 @@ std::span<const std::uint8_t> item_bytes(DcmPixelSequence& sequence, unsigned lo
 }
 
 // A frame's codestream starts with SOC and SIZ (PS3.5 A.4.4); some writers put a whole JP2
-// file there instead, and OpenJPEG reads that too.
-bool starts_codestream(const Fragment& f) {
+// file there instead, which OpenJPEG reads too.
+bool starts_codestream(Fragment f) {
   static constexpr std::uint8_t k_soc_siz[] = {0xFF, 0x4F, 0xFF, 0x51};
-  static constexpr std::uint8_t k_jp2[] = {0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50,
-                                           0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A};
-  const auto begins_with = [&](std::span<const std::uint8_t> magic) {
-    return f.size >= magic.size() && std::equal(magic.begin(), magic.end(), f.data);
-  };
-  return begins_with(k_soc_siz) || begins_with(k_jp2);
+  return (f.size() >= 4 && std::equal(std::begin(k_soc_siz), std::end(k_soc_siz), f.begin())) ||
+         is_jp2_file(f);
 }
 
 // The first fragment of every frame according to the Basic Offset Table, whose offsets count
@@ -63,7 +56,7 @@ std::optional<std::vector<std::size_t>> starts_from_offset_table(
     const std::uint64_t offset =
         std::uint64_t(table[4 * f]) | std::uint64_t(table[4 * f + 1]) << 8 |
         std::uint64_t(table[4 * f + 2]) << 16 | std::uint64_t(table[4 * f + 3]) << 24;
-    while (k < fragments.size() && position < offset) position += 8 + fragments[k++].size;
+    while (k < fragments.size() && position < offset) position += 8 + fragments[k++].size();
     if (k >= fragments.size() || position != offset) return std::nullopt;
     if (!starts.empty() && starts.back() == k) return std::nullopt;
     starts.push_back(k);
@@ -73,14 +66,20 @@ std::optional<std::vector<std::size_t>> starts_from_offset_table(
 
 }  // namespace
 
+bool is_jp2_file(std::span<const std::uint8_t> bytes) {
+  static constexpr std::uint8_t k_signature[] = {0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50,
+                                                 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A};
+  return bytes.size() >= sizeof k_signature &&
+         std::equal(std::begin(k_signature), std::end(k_signature), bytes.begin());
+}
+
 std::span<const std::uint8_t> frame_codestream(DcmPixelSequence& sequence, unsigned frame,
                                                unsigned long frames,
                                                std::vector<std::uint8_t>& storage,
                                                const std::string& label) {
   std::vector<Fragment> fragments;
   for (unsigned long i = 1; i < sequence.card(); ++i) {
-    const auto bytes = item_bytes(sequence, i, label);
-    fragments.push_back({bytes.data(), bytes.size()});
+    fragments.push_back(item_bytes(sequence, i, label));
   }
   if (fragments.empty()) throw bad_fragments(label, "the pixel data has no fragments");
 
@@ -106,10 +105,10 @@ std::span<const std::uint8_t> frame_codestream(DcmPixelSequence& sequence, unsig
 
   const std::size_t begin = starts.at(frame);
   const std::size_t end = frame + 1 < starts.size() ? starts[frame + 1] : fragments.size();
-  if (end - begin == 1) return {fragments[begin].data, fragments[begin].size};
+  if (end - begin == 1) return fragments[begin];
   storage.clear();
   for (std::size_t k = begin; k < end; ++k) {
-    storage.insert(storage.end(), fragments[k].data, fragments[k].data + fragments[k].size);
+    storage.insert(storage.end(), fragments[k].begin(), fragments[k].end());
   }
   return storage;
 }
