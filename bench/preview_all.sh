@@ -3,10 +3,11 @@
 # /usr/lib/python3/dist-packages/pydicom/data/test_files): for file number N,
 # `wfctl result upload N FILE --name record-N.dcm` then `wfctl result image N --png out.png`.
 # Counts what rendered and what was refused with exit 4 (and why: unsupported transfer
-# syntaxes are named), the total time and the slowest file. Baseline: DCMTK's
-# `dcm2pnm +on FILE out.png` on the same files, total time side by side; also DCMTK's
-# `dcmj2pnm` (dcm2pnm with the JPEG decoders, which Debian's dcm2pnm lacks), and the totals
-# over only the files that both rendered.
+# syntaxes and JPEG 2000 codestreams that do not decode are named by file), the total time and
+# the slowest file. Baseline: DCMTK's `dcm2pnm +on FILE out.png` on the same files, total time
+# side by side; also DCMTK's `dcmj2pnm` (dcm2pnm with the JPEG decoders, which Debian's
+# dcm2pnm lacks; neither decodes JPEG 2000), and the totals over only the files that both
+# rendered.
 set -euo pipefail
 # shellcheck source=bench/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -124,11 +125,14 @@ if only:
     print("  rendered by wfctl, refused by dcmj2pnm: " + ", ".join(only))
 PY
 echo "  why refused (exit 4):"
-sed -E 's/.*(cannot decode transfer syntax [^(]*\([^)]*\)|has no pixel data|truncated|not a DICOM file|cannot render the image: .*)( \(|:|,|$).*/\1/' \
+sed -E 's/.*(cannot decode transfer syntax [^(]*\([^)]*\)|the JPEG 2000 codestream [^:]*|the JPEG 2000 samples|cannot find the JPEG 2000 frames|has no pixel data|truncated|not a DICOM file|cannot render the image: .*)( \(|:|,|$).*/\1/' \
   "$WORK/refusals.txt" | sed -E 's/^(upload|image)\t[^\t]*\t//' | sort | uniq -c | sort -rn | sed 's/^/    /'
 echo "  unsupported transfer syntaxes, by file:"
 grep 'cannot decode transfer syntax' "$WORK/refusals.txt" |
   sed -E 's/^[a-z]+\t([^\t]*)\t.*transfer syntax (.*)$/\2: \1/' | sort | sed 's/^/    /' || echo "    (none)"
+echo "  JPEG 2000 refused, by file (DCMTK has none; OpenJPEG decodes the others):"
+grep -E 'JPEG 2000 (codestream|samples|frames)|with JPEG 2000' "$WORK/refusals.txt" |
+  sed -E 's/^[a-z]+\t([^\t]*)\t.*record-[0-9]+\.dcm: (.*)$/\1: \2/' | sort | sed 's/^/    /' || echo "    (none)"
 if [[ -s $WORK/other.txt ]]; then
   echo "  failures with another exit status (not expected):"
   sed 's/^/    /' "$WORK/other.txt"

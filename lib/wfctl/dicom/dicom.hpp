@@ -48,10 +48,12 @@ struct RenderOptions {
 
 /// Renders one frame into an 8-bit PNG written atomically (a temporary file in the target
 /// directory, then a rename): grey for monochrome images (the given window, else the frame's
-/// min-max window), RGB for colour ones; throws Error(invalid_input) when the file has no
-/// pixel data, when the frame is out of range, or "cannot decode transfer syntax <name>
-/// (<uid>)" when DCMTK has no decoder (JPEG 2000), and Error(internal) rather than write a
-/// flat picture from non-constant pixels.
+/// min-max window), RGB for colour ones. JPEG 2000 frames are decoded with OpenJPEG, only
+/// the one rendered. Throws Error(invalid_input) when the file has no pixel data, when the
+/// frame is out of range, "cannot decode transfer syntax <name> (<uid>)" when there is no
+/// decoder for it (MPEG video, for one), when a JPEG 2000 codestream does not decode or
+/// disagrees with Rows, Columns, Samples per Pixel or Bits Stored, and Error(internal) rather
+/// than write a flat picture from non-constant pixels.
 void render_png(const std::string& dicom_path, const std::string& png_path,
                 const RenderOptions& options);
 

@@ -1,4 +1,5 @@
-// Rendering one frame to PNG through dcmimgle/dcmimage and DCMTK's libpng plugin.
+// Rendering one frame to PNG through dcmimgle/dcmimage and DCMTK's libpng plugin; JPEG 2000
+// frames are decoded first by jpeg2000.cpp.
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmimage/diregist.h>  // links in colour image support; without it RGB fails
@@ -14,6 +15,7 @@
 #include <wfctl/error.hpp>
 
 #include "dcmtk_support.hpp"
+#include "jpeg2000.hpp"
 
 namespace wfctl::dicom {
 
@@ -48,8 +50,14 @@ std::string render(const std::string& path, const RenderOptions& options) {
 
   // Decompress up front rather than leave it to DicomImage: DicomImage reports a missing
   // decoder only through a status that is easy to miss, and then renders a flat grey image.
+  // DCMTK has no JPEG 2000 decoder, so OpenJPEG decodes the one frame that is rendered.
   const E_TransferSyntax original = loaded.original_xfer();
-  if (DcmXfer(original).isEncapsulated()) {
+  unsigned long first_frame = options.frame;
+  if (detail::is_jpeg2000(original)) {
+    detail::decode_jpeg2000_frame(ds, original, options.frame, static_cast<unsigned long>(frames),
+                                  path);
+    first_frame = 0;
+  } else if (DcmXfer(original).isEncapsulated()) {
     const OFCondition cond = ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
     if (cond.bad() || !ds.canWriteXfer(EXS_LittleEndianExplicit)) {
       throw Error(ErrorKind::invalid_input,
@@ -57,7 +65,7 @@ std::string render(const std::string& path, const RenderOptions& options) {
     }
   }
 
-  DicomImage image(&ds, ds.getCurrentXfer(), CIF_UsePartialAccessToPixelData, options.frame, 1);
+  DicomImage image(&ds, ds.getCurrentXfer(), CIF_UsePartialAccessToPixelData, first_frame, 1);
   if (image.getStatus() != EIS_Normal) {
     throw Error(ErrorKind::invalid_input,
                 path + ": cannot render the image: " + DicomImage::getString(image.getStatus()));
