@@ -96,11 +96,11 @@ TEST_CASE("missing or bad meta fields are named", "[document]") {
 
 TEST_CASE("meta fields are one line without control characters", "[document]") {
   CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"a\u0000b","version":"1","definition":{}})"); }) ==
-        "wf: name: must be one line without control characters");
+        "wf: name: must be one line of UTF-8 without control characters");
   CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"a","version":"1\n2","definition":{}})"); }) ==
-        "wf: version: must be one line without control characters");
+        "wf: version: must be one line of UTF-8 without control characters");
   CHECK(error_of(ErrorKind::invalid_input, [] { one(R"({"name":"a","version":"1","author":"x\ty","definition":{}})"); }) ==
-        "wf: author: must be one line without control characters");
+        "wf: author: must be one line of UTF-8 without control characters");
   CHECK(one(R"({"name":"a","version":"1","description":"two\nlines","definition":{}})").fields.description == "two\nlines");
 }
 

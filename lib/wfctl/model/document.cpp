@@ -1,117 +1,20 @@
 #include <wfctl/model/document.hpp>
 
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <wfctl/error.hpp>
-#include <wfctl/model/yaml_scalar.hpp>
+#include <wfctl/model/json_reader.hpp>
+#include <wfctl/util/utf8.hpp>
 
 namespace wfctl {
 
 namespace {
 
 const char* const k_meta_keys[] = {"name", "version", "description", "author"};
-// Deeper than any real definition, shallow enough that recursive printing and freeing are safe.
-constexpr int k_max_depth = 512;
 
 bool is_meta_key(const std::string& key) {
   return std::find(std::begin(k_meta_keys), std::end(k_meta_keys), key) != std::end(k_meta_keys);
-}
-
-Json yaml_to_json(const YAML::Node& node, const std::string& source, bool top_level) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Scalar:
-      // Quoted scalars carry the non-specific tag "!" and are always strings.
-      if (node.Tag() == "!") return node.Scalar();
-      return resolve_plain_scalar(node.Scalar());
-    case YAML::NodeType::Sequence: {
-      Json arr = Json::array();
-      for (const auto& item : node) arr.push_back(yaml_to_json(item, source, false));
-      return arr;
-    }
-    case YAML::NodeType::Map: {
-      Json obj = Json::object();
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar())
-          throw Error(ErrorKind::invalid_input,
-                      fmt::format("{}:{}:{}: mapping keys must be scalars", source,
-                                  kv.first.Mark().line + 1, kv.first.Mark().column + 1));
-        std::string key = kv.first.Scalar();
-        Json value;
-        if (top_level && is_meta_key(key) && kv.second.IsScalar() && kv.second.Tag() != "!") {
-          Json resolved = resolve_plain_scalar(kv.second.Scalar());
-          value = resolved.is_null() ? Json(nullptr) : Json(kv.second.Scalar());
-        } else {
-          value = yaml_to_json(kv.second, source, false);
-        }
-        obj[key] = std::move(value);
-      }
-      return obj;
-    }
-  }
-  return nullptr;
-}
-
-std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t byte) {
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return {line, col};
-}
-
-std::vector<Document> parse_json(std::string_view text, const std::string& source) {
-  try {
-    // nlohmann parses without recursion but destroys and prints recursively: a document
-    // nested 100 000 deep would overflow the stack, so refuse it while parsing.
-    auto limit_depth = [&](int depth, nlohmann::json::parse_event_t, Json&) {
-      if (depth > k_max_depth)
-        throw Error(ErrorKind::invalid_input,
-                    fmt::format("{}: invalid JSON: nested more than {} levels deep", source, k_max_depth));
-      return true;
-    };
-    return {Document{Json::parse(text, limit_depth), source}};
-  } catch (const nlohmann::json::parse_error& e) {
-    auto [line, col] = line_col(text, e.byte == 0 ? 0 : e.byte - 1);
-    std::string why = e.what();
-    // nlohmann's message starts with "[json.exception.parse_error.101] parse error at line..";
-    // keep only the part after the last ": " which names the problem.
-    auto pos = why.rfind(": ");
-    if (pos != std::string::npos) why = why.substr(pos + 2);
-    throw Error(ErrorKind::invalid_input, fmt::format("{}:{}:{}: invalid JSON: {}", source, line, col, why));
-  }
-}
-
-std::vector<Document> parse_yaml(std::string_view text, const std::string& source) {
-  std::vector<YAML::Node> nodes;
-  try {
-    nodes = YAML::LoadAll(std::string(text));
-  } catch (const YAML::DeepRecursion& e) {
-    // yaml-cpp stops at its own depth limit, with the message "bad file".
-    throw Error(ErrorKind::invalid_input,
-                fmt::format("{}:{}:{}: invalid YAML: nested too deeply", source, e.mark.line + 1, e.mark.column + 1));
-  } catch (const YAML::Exception& e) {
-    throw Error(ErrorKind::invalid_input, fmt::format("{}:{}:{}: invalid YAML: {}", source,
-                                                      e.mark.line + 1, e.mark.column + 1, e.msg));
-  }
-  std::vector<Document> docs;
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    if (nodes[i].IsNull() && nodes.size() > 1) continue;  // "---" separators with nothing between
-    std::string where = nodes.size() > 1 ? fmt::format("{}: document {}", source, i + 1) : source;
-    docs.push_back(Document{yaml_to_json(nodes[i], source, true), where});
-  }
-  return docs;
 }
 
 std::string coerce_string(const Json& value, const std::string& field, const std::string& where) {
@@ -185,42 +88,46 @@ std::string json_type_phrase(const Json& j) {
 }
 
 std::vector<Document> parse_documents(std::string_view text, const std::string& source) {
+  if (text.size() > DocumentLimits::k_max_input_bytes)
+    throw Error(ErrorKind::invalid_input,
+                fmt::format("{}: larger than {} MiB", source, DocumentLimits::k_max_input_bytes >> 20));
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos)
     throw Error(ErrorKind::invalid_input, source + ": empty input: expected a JSON or YAML document");
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  first = text.find_first_not_of(" \t\r\n");
-  auto parsed = (text[first] == '{' || text[first] == '[') ? parse_json(text, source) : parse_yaml(text, source);
-  // A list of documents (what `list -o json|yaml` prints) is as many documents.
+  DocumentBudget budget(source);
+  auto values = (text[first] == '{' || text[first] == '[') ? read_json(text, source, budget)
+                                                           : read_yaml(text, source, budget);
   std::vector<Document> docs;
-  for (auto& d : parsed) {
-    if (!d.value.is_array()) {
-      docs.push_back(std::move(d));
-      continue;
-    }
-    for (std::size_t i = 0; i < d.value.size(); ++i)
-      docs.push_back(Document{std::move(d.value[i]), fmt::format("{}: item {}", d.where, i + 1)});
-  }
+  docs.reserve(values.size());
+  for (auto& v : values) docs.push_back(Document{std::move(v.value), std::move(v.where)});
   if (docs.empty()) throw Error(ErrorKind::invalid_input, source + ": no document found");
   return docs;
 }
 
 void check_meta_fields(const WorkflowFields& f, const std::string& where) {
+  // C0 and C1 controls and bytes that are not UTF-8 would reach terminals and HTTP headers.
   auto has_control = [](const std::string& v) {
-    return std::any_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    for (std::size_t i = 0; i < v.size();) {
+      char32_t cp = 0;
+      std::size_t n = utf8_sequence(v, i, cp);
+      if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) return true;
+      i += n;
+    }
+    return false;
   };
   auto check = [&](const std::string& value, const char* field) {
     if (value.empty())
       throw Error(ErrorKind::invalid_input, fmt::format("{}: {}: must not be empty", where, field));
     if (has_control(value))
       throw Error(ErrorKind::invalid_input,
-                  fmt::format("{}: {}: must be one line without control characters", where, field));
+                  fmt::format("{}: {}: must be one line of UTF-8 without control characters", where, field));
   };
   check(f.name, "name");
   check(f.version, "version");
   if (f.author && has_control(*f.author))
     throw Error(ErrorKind::invalid_input,
-                fmt::format("{}: author: must be one line without control characters", where));
+                fmt::format("{}: author: must be one line of UTF-8 without control characters", where));
 }
 
 WorkflowDraft draft_from_document(const Document& doc, const MetaOverrides& overrides) {

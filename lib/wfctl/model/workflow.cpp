@@ -1,5 +1,6 @@
 #include <wfctl/error.hpp>
 #include <wfctl/model/workflow.hpp>
+#include <wfctl/model/json_reader.hpp>
 
 #include <map>
 #include <fmt/format.h>
@@ -33,7 +34,7 @@ Json to_json(const Workflow& w, bool with_definition) {
   j["id"] = w.id;
   j["datetime_created"] = w.datetime_created;
   j["datetime_updated"] = optional_text(w.datetime_updated);
-  if (with_definition) j["definition"] = w.raw_definition.empty() ? w.definition : Json::parse(w.raw_definition);
+  if (with_definition) j["definition"] = w.raw_definition.empty() ? w.definition : parse_stored_json(w.raw_definition);
   return j;
 }
 

@@ -1,5 +1,6 @@
 // LocalStore: workflows. The result files live in local_store_results.cpp.
 #include <wfctl/store/local/local_store.hpp>
+#include <wfctl/model/json_reader.hpp>
 
 #include <chrono>
 #include <cerrno>
@@ -31,7 +32,7 @@ Workflow read_row(const sqlite::Statement& st, bool with_definition, bool raw = 
   w.datetime_created = st.get_text(5);
   w.datetime_updated = st.get_optional_text(6);
   if (with_definition && raw) w.raw_definition = st.get_text(7);
-  else if (with_definition) w.definition = Json::parse(st.get_text_view(7));
+  else if (with_definition) w.definition = parse_stored_json(st.get_text_view(7));
   return w;
 }
 
