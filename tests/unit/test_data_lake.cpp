@@ -92,7 +92,9 @@ std::vector<std::string> entries(const fs::path& dir) {
 LakeFile put(DataLake& lake, wfctl::RecordId record, const std::string& name,
              const std::string& content, bool force = false) {
   StagedFile staged = lake.stage(string_reader(content));
-  return lake.publish(staged, record, name, force);
+  auto publication = lake.publish(staged, record, name, force);
+  publication.commit();
+  return publication.file();
 }
 
 ErrorKind kind_of(const std::function<void()>& fn) {
@@ -135,7 +137,9 @@ TEST_CASE("lake: stage, publish and open round-trip the bytes and the digest", "
   CHECK(staged.path().parent_path() == tmp / "lake" / "tmp");
   CHECK(slurp(staged.path()) == data);
 
-  const LakeFile published = lake.publish(staged, 7, "kspace.npy", false);
+  auto publication = lake.publish(staged, 7, "kspace.npy", false);
+  publication.commit();
+  const LakeFile published = publication.file();
   CHECK(published.record == 7);
   CHECK(published.name == "kspace.npy");
   CHECK(published.size == data.size());
@@ -483,6 +487,34 @@ TEST_CASE("lake: open, stat and remove of missing files", "[lake]") {
   CHECK(!fs::exists(tmp / "lake" / "records" / "7"));  // the empty record folder goes too
   CHECK(kind_of([&] { lake.remove_files(7, {"present"}); }) == ErrorKind::not_found);
   CHECK(!lake.stat(7, "present"));
+}
+
+TEST_CASE("lake: a publication not committed takes itself back", "[lake]") {
+  TempDir tmp;
+  DataLake lake(tmp.path());
+  {
+    StagedFile staged = lake.stage(string_reader("new"));
+    auto p = lake.publish(staged, 7, "fresh", false);
+    CHECK(slurp(tmp / "records" / "7" / "fresh") == "new");
+  }  // not committed: the new file goes
+  CHECK(!lake.stat(7, "fresh"));
+  put(lake, 7, "kept", "old content");
+  const auto before = *lake.stat(7, "kept");
+  {
+    StagedFile staged = lake.stage(string_reader("replacement"));
+    auto p = lake.publish(staged, 7, "kept", true);
+    CHECK(slurp(tmp / "records" / "7" / "kept") == "replacement");
+  }  // not committed: the replaced file is back, the very same inode
+  CHECK(slurp(tmp / "records" / "7" / "kept") == "old content");
+  CHECK(lake.stat(7, "kept")->inode == before.inode);
+  CHECK(fs::is_empty(tmp / "tmp"));
+  {
+    StagedFile staged = lake.stage(string_reader("final"));
+    auto p = lake.publish(staged, 7, "kept", true);
+    p.commit();
+  }
+  CHECK(slurp(tmp / "records" / "7" / "kept") == "final");
+  CHECK(fs::is_empty(tmp / "tmp"));  // the backup link of the replaced file is gone
 }
 
 TEST_CASE("lake: a removal is all or nothing and puts files back unless committed", "[lake]") {

@@ -159,7 +159,8 @@ Copied copy_hashed(const ReadFn& source, const WriteFn& sink, const ChunkFn& aft
   return {total, hash.hex_digest()};
 }
 
-Copied copy_file_hashed(int in_fd, int out_fd, const std::string& what, const ChunkFn& after_chunk) {
+Copied copy_file_hashed(int in_fd, int out_fd, const std::string& what, const ChunkFn& after_chunk,
+                        const std::string& out_what) {
   struct stat before {};
   if (::fstat(in_fd, &before) != 0) throw errno_error(errno, "cannot stat " + what);
   const auto size = static_cast<std::uint64_t>(before.st_size);
@@ -214,7 +215,7 @@ Copied copy_file_hashed(int in_fd, int out_fd, const std::string& what, const Ch
     stop = true;
     hasher.join();
     if (::lseek(in_fd, 0, SEEK_SET) != 0) throw errno_error(errno, "cannot rewind " + what);
-    return copy_hashed(fd_reader(in_fd, what), fd_writer(out_fd), after_chunk);
+    return copy_hashed(fd_reader(in_fd, what), fd_writer(out_fd, out_what), after_chunk);
   }
   hasher.join();
   if (hash_error) std::rethrow_exception(hash_error);

@@ -32,6 +32,8 @@ Copied copy_hashed(const ReadFn& source, const WriteFn& sink, const ChunkFn& aft
 /// with pread. Falls back to copy_hashed when the kernel cannot copy between the two files.
 /// Throws Error(conflict, "<what> changed while it was being copied") when the source's size
 /// or mtime moved during the copy, since the hash may then not describe the copy.
-Copied copy_file_hashed(int in_fd, int out_fd, const std::string& what, const ChunkFn& after_chunk = {});
+/// Messages name the source `what` and the target `out_what`.
+Copied copy_file_hashed(int in_fd, int out_fd, const std::string& what, const ChunkFn& after_chunk = {},
+                        const std::string& out_what = {});
 
 }  // namespace wfctl

@@ -35,6 +35,7 @@ constexpr std::size_t k_max_name_bytes = 255;
 constexpr std::size_t k_max_shown_bytes = 64;
 constexpr const char* k_temp_prefix = "upload-";
 constexpr const char* k_delete_prefix = "delete-";
+constexpr const char* k_replaced_prefix = "replaced-";
 constexpr const char* k_name_hint =
     "a file name must be one path component: no '/', '\\' or control characters, "
     "valid UTF-8, at most 255 bytes";
@@ -279,7 +280,7 @@ namespace {
 Copied copy_into(int fd, const std::string& label, const ByteSource& source) {
   auto after_chunk = with_writeback(fd, source.progress);
   if (source.file_fd >= 0)
-    return copy_file_hashed(source.file_fd, fd, source.name.empty() ? "the source" : source.name, after_chunk);
+    return copy_file_hashed(source.file_fd, fd, source.name.empty() ? "the source" : source.name, after_chunk, label);
   return copy_hashed(source.read, fd_writer(fd, label), after_chunk);
 }
 
@@ -317,8 +318,26 @@ StagedFile DataLake::stage(const ByteSource& source) {
   return staged;
 }
 
-LakeFile DataLake::publish(StagedFile& staged, RecordId record, const std::string& name,
-                           bool force) {
+Publication::~Publication() {
+  if (m_done) return;
+  if (!m_backup.empty()) {
+    // The old file takes its name back in one rename: readers never see neither.
+    (void)::renameat(m_tmp.get(), m_backup.c_str(), m_record.get(), m_name.c_str());
+  } else {
+    struct stat st {};
+    if (::fstatat(m_record.get(), m_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        static_cast<std::uint64_t>(st.st_ino) == m_file.inode)
+      (void)::unlinkat(m_record.get(), m_name.c_str(), 0);
+  }
+  (void)::fsync(m_record.get());
+}
+
+void Publication::commit() noexcept {
+  if (!m_backup.empty()) (void)::unlinkat(m_tmp.get(), m_backup.c_str(), 0);
+  m_done = true;
+}
+
+Publication DataLake::publish(StagedFile& staged, RecordId record, const std::string& name, bool force) {
   check_record(record);
   check_name(name);
   if (!staged.m_dir || staged.m_name.empty()) {
@@ -335,16 +354,22 @@ LakeFile DataLake::publish(StagedFile& staged, RecordId record, const std::strin
     throw errno_error(errno, fmt::format("cannot stat {}", staged.m_path.string()));
   }
   const auto conflict = [&] {
-    return Error(ErrorKind::conflict, fmt::format("{} already exists", rel),
-                 "use --force to replace it");
+    return Error(ErrorKind::conflict, fmt::format("{} already exists", rel), "use --force to replace it");
   };
   const int from = staged.m_dir.get();
   const char* from_name = staged.m_name.c_str();
   const int to = dir->get();
+  Publication pub;
+  pub.m_name = name;
   if (force) {
+    // A second link to the file being replaced keeps it until the publication is committed.
+    std::string backup = fmt::format("{}{}-{}", k_replaced_prefix, ::getpid(), random_hex(8));
+    if (::linkat(to, name.c_str(), from, backup.c_str(), 0) == 0) pub.m_backup = std::move(backup);
+    else if (errno != ENOENT) throw errno_error(errno, fmt::format("cannot keep {} while replacing it", target.string()));
     if (::renameat(from, from_name, to, name.c_str()) != 0) {
-      throw errno_error(
-          errno, fmt::format("cannot move {} to {}", staged.m_path.string(), target.string()));
+      const int err = errno;
+      if (!pub.m_backup.empty()) (void)::unlinkat(from, pub.m_backup.c_str(), 0);
+      throw errno_error(err, fmt::format("cannot move {} to {}", staged.m_path.string(), target.string()));
     }
   } else if (::renameat2(from, from_name, to, name.c_str(), RENAME_NOREPLACE) != 0) {
     const int err = errno;
@@ -362,10 +387,13 @@ LakeFile DataLake::publish(StagedFile& staged, RecordId record, const std::strin
     // A leftover second name would only be swept later as a stale temporary file.
     (void)::unlinkat(from, from_name, 0);
   }
+  pub.m_file = to_lake_file(record, name, st);
+  pub.m_record = std::move(*dir);
+  pub.m_tmp.reset(::fcntl(from, F_DUPFD_CLOEXEC, 0));
   staged.m_name.clear();
   staged.discard();
-  fsync_fd(to, target.parent_path().string());
-  return to_lake_file(record, name, st);
+  fsync_fd(pub.m_record.get(), target.parent_path().string());
+  return pub;
 }
 
 std::optional<LakeFile> DataLake::stat(RecordId record, const std::string& name) const {
@@ -566,7 +594,8 @@ void DataLake::remove_stale_temp_files(int tmp_dir) noexcept {
     auto stream = open_dir_stream(tmp_dir, tmp_path);
     const std::time_t now = std::time(nullptr);
     while (const dirent* e = next_entry(stream.get(), tmp_path)) {
-      const pid_t upload = owner_pid(e->d_name, k_temp_prefix);
+      pid_t upload = owner_pid(e->d_name, k_temp_prefix);
+      if (!upload) upload = owner_pid(e->d_name, k_replaced_prefix);
       const pid_t removal = owner_pid(e->d_name, k_delete_prefix);
       const pid_t pid = upload ? upload : removal;
       if (pid == 0 || pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;

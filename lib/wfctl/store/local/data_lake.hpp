@@ -66,6 +66,33 @@ class StagedFile {
   std::string m_sha256;
 };
 
+/// A file just published by DataLake::publish, which can still be taken back: destroyed
+/// without commit(), it removes the new file and puts back the one it replaced, so that a
+/// failed index write leaves the lake as it was.
+class Publication {
+ public:
+  Publication(Publication&&) noexcept = default;
+  Publication& operator=(Publication&&) = delete;
+  Publication(const Publication&) = delete;
+  Publication& operator=(const Publication&) = delete;
+  ~Publication();
+
+  /// The published file's stat.
+  const LakeFile& file() const { return m_file; }
+  /// Makes the publication final: the replaced file's last link goes (its space is freed).
+  void commit() noexcept;
+
+ private:
+  friend class DataLake;
+  Publication() = default;
+
+  UniqueFd m_record;  // records/{record}
+  UniqueFd m_tmp;     // tmp/, holding the replaced file's backup link
+  std::string m_name, m_backup;  // m_backup empty: nothing was replaced
+  LakeFile m_file;
+  bool m_done = false;
+};
+
 /// Files moved out of records/{record}/ into tmp/ by DataLake::remove_files: commit() deletes
 /// them for good; destroyed without commit(), the object puts them back.
 class Removal {
@@ -118,10 +145,11 @@ class DataLake {
   StagedFile stage(const ByteSource& source);
 
   /// Moves `staged` to records/{record}/{name} atomically (readers see the wholly old or
-  /// wholly new file) and fsyncs the folder; returns the published file's stat. Throws
-  /// Error(conflict) when the file exists and !force, Error(invalid_input) for a bad name
-  /// or record id, Error(permission) when records/{record} is a symlink.
-  LakeFile publish(StagedFile& staged, RecordId record, const std::string& name, bool force);
+  /// wholly new file) and fsyncs the folder; with `force` a file there is replaced, and kept
+  /// as a link in tmp/ until the publication is committed. Throws Error(conflict) when the
+  /// file exists and !force, Error(invalid_input) for a bad name or record id,
+  /// Error(permission) when records/{record} is a symlink.
+  Publication publish(StagedFile& staged, RecordId record, const std::string& name, bool force);
 
   /// The stat of records/{record}/{name}, or nullopt when it is absent or not a regular
   /// file. Throws Error(invalid_input) for a bad name or record id.

@@ -89,12 +89,15 @@ ResultFile LocalStore::put_result(RecordId record, const std::string& name, cons
     throw Error(ErrorKind::conflict, relative_name(record, name) + " already exists", "use --force to replace it");
   StagedFile staged = lake().stage(source);
   if (opts.verify) opts.verify(staged.path().string());
+  // Lock, publish, index, commit: a failure at any step (a read-only database, a full disk,
+  // a lock held past its timeout) takes the publication back, and the old file and row stay.
   auto& d = writer();
   sqlite::Transaction tx(d);
-  LakeFile stat = lake().publish(staged, record, name, opts.force);
   ResultFile file{record, name, staged.size(), staged.sha256(), now_iso_utc()};
-  upsert_row(d, file, stat);
+  Publication published = lake().publish(staged, record, name, opts.force);
+  upsert_row(d, file, published.file());
   tx.commit();
+  published.commit();
   return file;
 }
 
@@ -137,7 +140,7 @@ ResultFile LocalStore::read_result(RecordId record, const std::string& name, con
   auto progress = [&](std::uint64_t done) {
     if (sink.progress) sink.progress(done);
   };
-  std::string actual = sink.file_fd >= 0 ? copy_file_hashed(fd, sink.file_fd, what, progress).sha256
+  std::string actual = sink.file_fd >= 0 ? copy_file_hashed(fd, sink.file_fd, what, progress, "the output file").sha256
                                          : copy_hashed(fd_reader(fd, what), sink.write, progress).sha256;
   if (expected && *expected != actual)
     throw Error(ErrorKind::internal,

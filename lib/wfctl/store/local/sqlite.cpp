@@ -107,6 +107,9 @@ void Database::fail(int rc, std::string_view what) const {
   if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_PERM)
     throw Error(ErrorKind::permission, fmt::format("cannot write store {}: {}", m_wait.store, msg),
                 "the store is read-only for this user");
+  if ((rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR)
+    throw Error(ErrorKind::unavailable, fmt::format("cannot write store {}: {}", m_wait.store, msg),
+                "nothing was written; free some space and try again");
   throw Error(kind_for(rc), std::string(what) + ": " + msg);
 }
 
