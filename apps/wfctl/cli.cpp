@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include <wfctl/error.hpp>
+#include <wfctl/util/fs.hpp>
 #include <wfctl/version.hpp>
 
 namespace wfctl::cli {
@@ -143,6 +144,17 @@ std::vector<std::string> split_short_equals(int argc, char** argv) {
     }
   }
   return args;
+}
+
+void write_stdout_now(const std::string& text) {
+  std::cout.flush();
+  if (!std::cout) throw Error(ErrorKind::unavailable, "cannot write to standard output");
+  try {
+    write_all(STDOUT_FILENO, text.data(), text.size(), "standard output");
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::interrupted) throw;
+    throw Error(ErrorKind::unavailable, e.what(), "nothing was stored");
+  }
 }
 
 std::string path_of(const CLI::App& app) {

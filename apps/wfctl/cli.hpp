@@ -75,6 +75,10 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& e);
 /// -o json), up to a "--".
 std::vector<std::string> split_short_equals(int argc, char** argv);
 
+/// Writes `text` to standard output at once (after what std::cout holds); throws
+/// Error(unavailable, "cannot write to standard output: <why>") when it cannot.
+void write_stdout_now(const std::string& text);
+
 /// "wfctl result upload": the command path of `app`.
 std::string path_of(const CLI::App& app);
 

@@ -1,5 +1,6 @@
 // create, get, list, update, delete, apply: bind options, call the library, print.
 #include <algorithm>
+#include <sstream>
 #include <iostream>
 #include <wfctl/error.hpp>
 #include <wfctl/workflows.hpp>
@@ -38,8 +39,13 @@ void add_create(CLI::App& app, AppContext& ctx) {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
       auto drafts = load_drafts(o->file, o->meta);
-      auto created = ctx.store().create_workflows(drafts);
-      output::print_changed(std::cout, created, std::vector<std::string>(created.size(), "created"), out);
+      // Printed before the commit: when stdout cannot take the new ids (a full disk, a closed
+      // pipe) nothing is stored, so that a retry does not create the workflows twice.
+      ctx.store().create_workflows(drafts, [&out](const std::vector<Workflow>& created) {
+        std::ostringstream text;
+        output::print_changed(text, created, std::vector<std::string>(created.size(), "created"), out);
+        write_stdout_now(text.str());
+      });
     };
   });
 }

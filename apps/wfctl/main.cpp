@@ -8,6 +8,7 @@
 #include <wfctl/util/signals.hpp>
 
 #include "cli.hpp"
+#include "terminal.hpp"
 
 namespace {
 
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
     if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
   }
   std::ios::sync_with_stdio(false);
+  wfctl::cli::protect_terminals();
   wfctl::install_interrupt_handler();
   wfctl::cli::AppContext ctx;
   CLI::App app{"wfctl: manage MRI reconstruction workflows and their results", "wfctl"};

@@ -1,5 +1,7 @@
 #include "progress.hpp"
 
+#include "terminal.hpp"
+
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -13,7 +15,7 @@ Progress::Progress(std::string label) : m_label(std::move(label)), m_enabled(::i
 Progress::~Progress() { clear(); }
 
 void Progress::clear() {
-  if (m_drawn) std::cerr << "\r\033[K" << std::flush;
+  if (m_drawn) write_stderr_raw("\r\033[K", 4);
   m_drawn = false;
   m_enabled = false;
 }
@@ -39,7 +41,8 @@ void Progress::draw(std::uint64_t done, std::uint64_t total) {
   } else {
     line = fmt::format("{} {}", m_label, output::human_size(done));
   }
-  std::cerr << "\r\033[K" << line << std::flush;
+  line = "\r\033[K" + line;
+  write_stderr_raw(line.data(), line.size());
 }
 
 }  // namespace wfctl::cli

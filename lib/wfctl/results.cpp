@@ -112,7 +112,7 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
   auto meta = store.find_result(r.record, name);
   if (!meta) throw Error(ErrorKind::not_found, fmt::format("records/{}/{} not found", r.record, name));
   AtomicFile file(target, k_download_perms);
-  ByteSink sink(fd_writer(file.fd(), file.temp_path().string()));
+  ByteSink sink(fd_writer(file.fd(), file.what()));
   sink.file_fd = file.fd();
   sink.progress = with_writeback(file.fd(), between_chunks(r.progress, meta->size));
   auto result = store.read_result(r.record, name, sink);  // throws on a checksum mismatch
@@ -128,7 +128,7 @@ ResultCopy::ResultCopy(Store& store, RecordId record, const std::string& name)
   }
   fs::path copy = fs::temp_directory_path() / fmt::format("wfctl-record-{}-{}.dcm", record, random_hex(8));
   AtomicFile file(copy);
-  ByteSink sink(fd_writer(file.fd(), file.temp_path().string()));
+  ByteSink sink(fd_writer(file.fd(), file.what()));
   sink.file_fd = file.fd();
   store.read_result(record, name, sink);
   file.commit(false);

@@ -87,18 +87,29 @@ std::string to_yaml(const Json& value) {
 }
 
 void Table::add(std::vector<std::string> row) {
+  // Escaped, so that a row stays one line and a value cannot command the terminal: C0 and C1
+  // controls (U+009B is a CSI) and bytes that are not UTF-8.
   for (auto& cell : row) {
-    if (std::none_of(cell.begin(), cell.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
-      continue;
     std::string clean;
-    for (char c : cell) {
+    bool changed = false;
+    for (std::size_t i = 0; i < cell.size();) {
+      const auto c = static_cast<unsigned char>(cell[i]);
+      char32_t cp = 0;
+      const std::size_t n = c < 0x80 ? 1 : utf8_sequence(cell, i, cp);
       if (c == '\n') clean += "\\n";
       else if (c == '\t') clean += "\\t";
       else if (c == '\r') clean += "\\r";
-      else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) clean += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-      else clean += c;
+      else if (c < 0x20 || c == 0x7f || n == 0) clean += fmt::format("\\x{:02x}", c);
+      else if (n > 1 && cp >= 0x80 && cp <= 0x9f) clean += fmt::format("\\u{:04x}", static_cast<unsigned>(cp));
+      else {
+        clean.append(cell, i, n);
+        i += n;
+        continue;
+      }
+      changed = true;
+      i += n == 0 ? 1 : n;
     }
-    cell = std::move(clean);
+    if (changed) cell = std::move(clean);
   }
   m_rows.push_back(std::move(row));
 }

@@ -45,8 +45,13 @@ class Store {
  public:
   virtual ~Store() = default;
 
+  /// Called with the created workflows before they are committed; throwing from it stores
+  /// nothing (the CLI prints the new ids there, so that a failed print cannot leave workflows
+  /// a retry would duplicate).
+  using BeforeCommit = std::function<void(const std::vector<Workflow>&)>;
   /// Creates every draft in one transaction; returns them with ids; all or nothing.
-  virtual std::vector<Workflow> create_workflows(const std::vector<WorkflowDraft>& drafts) = 0;
+  virtual std::vector<Workflow> create_workflows(const std::vector<WorkflowDraft>& drafts,
+                                                 const BeforeCommit& before_commit = {}) = 0;
   /// The workflow with this id, or nullopt when there is none.
   virtual std::optional<Workflow> find_workflow(WorkflowId id) = 0;
   /// Workflows matching the query; empty when none (or when the store does not exist yet).

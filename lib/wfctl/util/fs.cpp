@@ -105,11 +105,24 @@ WriteFn fd_writer(int fd, std::string what) {
   };
 }
 
+namespace {
+
+// A hidden name beside `target` for a file being written: ".NAME.tmp-PID-RANDOM".
+fs::path temp_name_for(const fs::path& target) {
+  return target.parent_path() / fmt::format(".{}.tmp-{}-{}", target.filename().string(), ::getpid(), random_hex(6));
+}
+
+}  // namespace
+
 AtomicFile::AtomicFile(fs::path target, fs::perms perms) : m_target(std::move(target)) {
   fs::path dir = m_target.parent_path();
   const auto mode = static_cast<mode_t>(perms & fs::perms::mask);
+  m_fd.reset(::open(dir.empty() ? "." : dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
+  if (m_fd) return;
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+    throw errno_error(errno, fmt::format("cannot write {}", m_target.string()));
   for (int attempt = 0; !m_fd; ++attempt) {
-    m_temp = dir / fmt::format(".{}.tmp-{}-{}", m_target.filename().string(), ::getpid(), random_hex(6));
+    m_temp = temp_name_for(m_target);
     m_fd.reset(::open(m_temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
     if (!m_fd && (errno != EEXIST || attempt > 10))
       throw errno_error(errno, fmt::format("cannot write {}", m_target.string()));
@@ -117,24 +130,36 @@ AtomicFile::AtomicFile(fs::path target, fs::perms perms) : m_target(std::move(ta
 }
 
 AtomicFile::~AtomicFile() {
-  if (!m_committed) ::unlink(m_temp.c_str());
+  if (!m_committed && !m_temp.empty()) ::unlink(m_temp.c_str());
 }
 
 void AtomicFile::commit(bool replace) {
-  fsync_fd(m_fd.get(), m_temp.string());
-  m_fd.reset();
-  if (replace) {
-    if (::rename(m_temp.c_str(), m_target.c_str()) != 0)
-      throw errno_error(errno, fmt::format("cannot write {}", m_target.string()));
+  fsync_fd(m_fd.get(), m_target.string());
+  const auto fail = [&](int err) {
+    if (err == EEXIST)
+      throw Error(ErrorKind::conflict, m_target.string() + " already exists", "use --force to overwrite it");
+    throw errno_error(err, fmt::format("cannot write {}", m_target.string()));
+  };
+  if (m_temp.empty()) {
+    // Give the unnamed file a name: /proc/self/fd works without privileges (AT_EMPTY_PATH
+    // needs CAP_DAC_READ_SEARCH). Without --force that name is the target itself, refused by
+    // link() when taken; with --force a hidden name, then renamed over the target.
+    const std::string proc = fmt::format("/proc/self/fd/{}", m_fd.get());
+    fs::path name = replace ? temp_name_for(m_target) : m_target;
+    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) != 0) fail(errno);
+    if (replace) {
+      m_temp = name;
+      if (::rename(m_temp.c_str(), m_target.c_str()) != 0) fail(errno);
+    }
+    m_committed = true;
+  } else if (replace) {
+    if (::rename(m_temp.c_str(), m_target.c_str()) != 0) fail(errno);
     m_committed = true;
   } else {
     // link() refuses an existing name, even one that appeared a moment ago.
-    if (::link(m_temp.c_str(), m_target.c_str()) != 0) {
-      if (errno == EEXIST)
-        throw Error(ErrorKind::conflict, m_target.string() + " already exists", "use --force to overwrite it");
-      throw errno_error(errno, fmt::format("cannot write {}", m_target.string()));
-    }
+    if (::link(m_temp.c_str(), m_target.c_str()) != 0) fail(errno);
   }
+  m_fd.reset();
   fsync_dir(m_target.has_parent_path() ? m_target.parent_path() : fs::path("."));
 }
 
@@ -152,7 +177,7 @@ void write_file_atomic(const fs::path& path, std::string_view content, fs::perms
     if (ec) throw errno_error(ec.value(), fmt::format("cannot create directory {}", dir.string()));
   }
   AtomicFile file(target, perms);
-  write_all(file.fd(), content.data(), content.size(), file.temp_path().string());
+  write_all(file.fd(), content.data(), content.size(), file.what());
   file.commit(true);
 }
 

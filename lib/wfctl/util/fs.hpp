@@ -70,11 +70,13 @@ ReadFn fd_reader(int fd, std::string what = {});
 /// A WriteFn over `fd` (not owned); errors name `what`.
 WriteFn fd_writer(int fd, std::string what = {});
 
-/// A file that appears at `target` only once committed, whole: it is written as a temporary
-/// file in the same directory (so the final rename is atomic) and removed if never committed.
+/// A file that appears at `target` only once committed, whole. It is written as an unnamed
+/// file in the target's directory (O_TMPFILE), so that a process killed before the commit
+/// leaves nothing behind; where the file system has no unnamed files, as a hidden temporary
+/// file beside the target that the destructor removes.
 class AtomicFile {
  public:
-  /// Creates the temporary file with `perms` (less the umask); throws Error naming `target`.
+  /// Creates the file with `perms` (less the umask); throws Error naming `target`.
   explicit AtomicFile(std::filesystem::path target,
                       std::filesystem::perms perms = std::filesystem::perms::owner_read |
                                                      std::filesystem::perms::owner_write);
@@ -82,16 +84,16 @@ class AtomicFile {
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
-  /// The temporary file's descriptor, to write into.
+  /// The file's descriptor, to write into.
   int fd() const { return m_fd.get(); }
-  /// The temporary file's path, for messages.
-  const std::filesystem::path& temp_path() const { return m_temp; }
+  /// How messages name the file being written: its target.
+  std::string what() const { return m_target.string(); }
   /// fsyncs the file, moves it to the target (over an existing one with `replace`, else
   /// Error(conflict, "<target> already exists") and nothing changes), and fsyncs the directory.
   void commit(bool replace);
 
  private:
-  std::filesystem::path m_target, m_temp;
+  std::filesystem::path m_target, m_temp;  // m_temp: empty while the file has no name
   UniqueFd m_fd;
   bool m_committed = false;
 };

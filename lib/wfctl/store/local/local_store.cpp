@@ -111,6 +111,11 @@ fs::path LocalStore::database_path() const { return m_root / "wfctl.db"; }
 
 std::string LocalStore::describe() const { return m_root.string(); }
 
+// Debian's SQLite reads any name that starts with "file:" as a URI (SQLITE_USE_URI), so
+// "--store 'file:x?mode=memory'" would open an in-memory database and "file:rel" a database
+// beside the lake. An absolute name starts with '/' and is only ever a file name.
+std::string LocalStore::sqlite_name() const { return fs::absolute(database_path()).string(); }
+
 bool LocalStore::exists() const {
   std::error_code ec;
   return fs::exists(m_root, ec);  // a lake written by a reconstruction service alone counts
@@ -141,7 +146,7 @@ sqlite::Database* LocalStore::reader() {
   check_root(m_root);
   std::error_code ec;
   if (!fs::exists(database_path(), ec)) return nullptr;
-  auto db = std::make_unique<sqlite::Database>(database_path().string(), false, false, lock_wait());
+  auto db = std::make_unique<sqlite::Database>(sqlite_name(), false, false, lock_wait());
   int version = 0;
   try {
     version = schema_version(*db);
@@ -150,7 +155,7 @@ sqlite::Database* LocalStore::reader() {
     // on close and a user without write access cannot create. With no -wal file either, the
     // database file alone holds everything: read it as an immutable snapshot.
     if (e.kind() != ErrorKind::permission || fs::exists(database_path().string() + "-wal", ec)) throw;
-    db = sqlite::Database::immutable(database_path().string());
+    db = sqlite::Database::immutable(sqlite_name());
     version = schema_version(*db);
   }
   if (version == 0) {
@@ -174,7 +179,7 @@ sqlite::Database& LocalStore::writer() {
     fs::create_directories(m_root, ec);
     if (ec) throw errno_error(ec.value(), fmt::format("cannot create store {}", m_root.string()));
   }
-  auto db = std::make_unique<sqlite::Database>(database_path().string(), true, true, lock_wait());
+  auto db = std::make_unique<sqlite::Database>(sqlite_name(), true, true, lock_wait());
   // The WAL and its index stay when the last connection closes, so that users who may read
   // but not write the store can still open it (they cannot create those files).
   db->persist_wal();
@@ -192,12 +197,14 @@ DataLake& LocalStore::lake() {
   return *m_lake;
 }
 
-std::vector<Workflow> LocalStore::create_workflows(const std::vector<WorkflowDraft>& drafts) {
+std::vector<Workflow> LocalStore::create_workflows(const std::vector<WorkflowDraft>& drafts,
+                                                   const BeforeCommit& before_commit) {
   auto& d = writer();
   sqlite::Transaction tx(d);
   std::vector<Workflow> created;
   created.reserve(drafts.size());
   for (const auto& draft : drafts) created.push_back(insert(d, draft));
+  if (before_commit) before_commit(created);
   tx.commit();
   return created;
 }

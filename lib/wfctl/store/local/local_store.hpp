@@ -21,7 +21,8 @@ class LocalStore final : public Store {
   LocalStore(std::filesystem::path root, const StoreOptions& options);
   ~LocalStore() override;
 
-  std::vector<Workflow> create_workflows(const std::vector<WorkflowDraft>& drafts) override;
+  std::vector<Workflow> create_workflows(const std::vector<WorkflowDraft>& drafts,
+                                         const BeforeCommit& before_commit = {}) override;
   std::optional<Workflow> find_workflow(WorkflowId id) override;
   std::vector<Workflow> list_workflows(const ListQuery& query) override;
   Workflow update_workflow(WorkflowId id, const WorkflowUpdate& update) override;
@@ -52,6 +53,8 @@ class LocalStore final : public Store {
   sqlite::Database& writer();
   DataLake& lake();
   sqlite::LockWait lock_wait() const;
+  /// The database's name as SQLite is given it.
+  std::string sqlite_name() const;
 
   std::filesystem::path m_root;
   StoreOptions m_options;

@@ -10,6 +10,7 @@
 #include <wfctl/store/local/sqlite.hpp>
 #include <wfctl/util/fs.hpp>
 #include <wfctl/util/copy.hpp>
+#include <wfctl/util/signals.hpp>
 #include <wfctl/util/time.hpp>
 
 namespace wfctl::local {
@@ -60,7 +61,8 @@ void upsert_row(sqlite::Database& db, const ResultFile& f, const LakeFile& stat)
 
 // The sha256 of an open file, read through.
 std::string hash_file(int fd, const std::string& what) {
-  return copy_hashed(fd_reader(fd, what), [](const char*, std::size_t) {}).sha256;
+  return copy_hashed(fd_reader(fd, what), [](const char*, std::size_t) {}, [](std::uint64_t) { throw_if_interrupted(); })
+      .sha256;
 }
 
 std::string relative_name(RecordId record, const std::string& name) {

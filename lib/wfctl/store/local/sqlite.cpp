@@ -64,6 +64,12 @@ void Database::open(const std::string& name, int flags, const std::string& path)
   }
   sqlite3_extended_result_codes(m_db, 1);
   sqlite3_busy_handler(m_db, &Database::on_busy, this);
+  // A long statement (a big listing, a migration) stops on Ctrl-C with SQLITE_INTERRUPT.
+  sqlite3_progress_handler(m_db, 10000, &Database::on_progress, this);
+}
+
+int Database::on_progress(void* p) {
+  return !static_cast<Database*>(p)->m_ignore_interrupts && interrupt_requested() ? 1 : 0;
 }
 
 Database::~Database() { sqlite3_close_v2(m_db); }
@@ -107,6 +113,7 @@ void Database::fail(int rc, std::string_view what) const {
   if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_PERM)
     throw Error(ErrorKind::permission, fmt::format("cannot write store {}: {}", m_wait.store, msg),
                 "the store is read-only for this user");
+  if ((rc & 0xff) == SQLITE_INTERRUPT) throw Error(ErrorKind::interrupted, "interrupted", "nothing was written");
   if ((rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR)
     throw Error(ErrorKind::unavailable, fmt::format("cannot write store {}: {}", m_wait.store, msg),
                 "nothing was written; free some space and try again");
@@ -192,15 +199,19 @@ Transaction::Transaction(Database& db, bool immediate) : m_db(db) {
 
 Transaction::~Transaction() {
   if (!m_done) {
+    m_db.ignore_interrupts(true);
     try {
       m_db.exec("ROLLBACK");
     } catch (...) {
       // A failed rollback leaves SQLite to roll back on close; nothing better to do here.
     }
+    m_db.ignore_interrupts(false);
   }
 }
 
 void Transaction::commit() {
+  if (interrupt_requested())  // Ctrl-C during the work: roll it back instead
+    throw Error(ErrorKind::interrupted, "interrupted", "nothing was stored");
   m_db.exec("COMMIT");
   m_done = true;
 }

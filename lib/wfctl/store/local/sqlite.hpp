@@ -50,16 +50,20 @@ class Database {
   void persist_wal();
   /// How this connection waits for locks.
   const LockWait& lock_wait() const { return m_wait; }
+  /// While true, Ctrl-C no longer stops statements (a rollback must run to its end).
+  void ignore_interrupts(bool on) { m_ignore_interrupts = on; }
 
  private:
   Database() = default;
   void open(const std::string& name, int flags, const std::string& path);
   static int on_busy(void* self, int count);
+  static int on_progress(void* self);
 
   sqlite3* m_db = nullptr;
   LockWait m_wait;
   std::chrono::steady_clock::time_point m_wait_start{};
   bool m_notified = false;
+  bool m_ignore_interrupts = false;
 };
 
 /// A prepared statement; bind with 1-based indexes, step, read columns.
@@ -94,7 +98,8 @@ class Statement {
 };
 
 /// A write transaction (BEGIN IMMEDIATE, so writers queue on the busy timeout instead of
-/// failing on upgrade); rolls back unless commit() was called.
+/// failing on upgrade); rolls back unless commit() was called. commit() throws
+/// Error(interrupted) instead of committing once Ctrl-C or SIGTERM came.
 class Transaction {
  public:
   explicit Transaction(Database& db, bool immediate = true);
