@@ -35,3 +35,60 @@ class TerminalTest(WfctlTestCase):
     def test_no_color_and_no_escape_codes_off_a_terminal(self):
         r = self.ok("result", "upload", "1", self.write("x.bin", b"x" * 1000))
         self.assertNotIn(b"\x1b", r.out + r.err)
+
+
+class TerminalSafetyTest(WfctlTestCase):
+    """Text from DICOM files, config files and stores cannot command the terminal."""
+
+    def test_a_dicom_value_with_an_escape_sequence(self):
+        import warnings
+        import pydicom
+        ds = pydicom.dcmread(MR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom says, rightly, that this is no UID
+            ds.SOPInstanceUID = "1.2.3\x1b]0;pwned\x07"
+        evil = os.path.join(self.tmp, "evil.dcm")
+        ds.save_as(evil)
+        self.ok("result", "upload", "1", evil, "--name", "record-1.dcm")
+        code, shown, _ = self.run_on_tty("result", "info", "1", "-o", "name", stdout_tty=True, stderr_tty=False)
+        self.assertEqual(code, 0)
+        self.assertNotIn(b"\x1b", shown)
+        self.assertNotIn(b"\x07", shown)
+        self.assertIn(b"1.2.3\\x1b]0;pwned\\x07", shown)
+        for fmt in ("table", "json", "yaml"):
+            code, shown, _ = self.run_on_tty("result", "info", "1", "-o", fmt, stdout_tty=True, stderr_tty=False)
+            self.assertNotIn(b"\x1b", shown, fmt)
+        # Not a terminal: the value as it is, for scripts.
+        self.assertEqual(self.ok("result", "info", "1", "-o", "name").out, b"1.2.3\x1b]0;pwned\x07\n")
+
+    def test_context_names_and_c1_controls(self):
+        cfg = self.write("c.yaml", 'current-context: "a\\e]0;x\\a"\ncontexts:\n  "a\\e]0;x\\a": {store: /s}\n'
+                                   '  "b\\u009b2J": {store: /t}\n')
+        for args in (["config", "get-contexts", "-o", "name"], ["config", "current-context"],
+                     ["config", "get-contexts"], ["config", "view"]):
+            code, shown, _ = self.run_on_tty("--config", cfg, *args, stdout_tty=True, stderr_tty=False)
+            self.assertEqual(code, 0, (args, shown))
+            self.assertNotIn(b"\x1b", shown, args)
+            self.assertNotIn(b"\xc2\x9b", shown, args)
+        code, shown, _ = self.run_on_tty("--config", cfg, "config", "get-contexts", "-o", "name", stdout_tty=True,
+                                         stderr_tty=False)
+        self.assertEqual(shown.decode().split(), ["a\\x1b]0;x\\x07", "b\\u009b2J"])
+        # Such names cannot be made through wfctl.
+        r = self.fails(2, "config", "set-context", "c\u009b2J", "--store", "/u")
+        self.assertIn("invalid context name", r.errtext)
+        # An error that quotes such a value on a terminal escapes it too.
+        code, shown, _ = self.run_on_tty("--config", cfg, "--context", "z\x1bx", "list", stdout_tty=False,
+                                         stderr_tty=True)
+        self.assertEqual(code, 2)
+        self.assertIn(b"z\\x1bx", shown)
+        self.assertNotIn(b"z\x1bx", shown)
+
+    def test_tables_escape_c1_controls_everywhere(self):
+        self.ok("create", "-f", "-", input='{"name": "n", "version": "1", "description": "x\\u009b2Jy\\u001b[31m",'
+                                           ' "definition": {}}')
+        wide = self.ok("list", "-o", "wide").out
+        self.assertNotIn(b"\xc2\x9b", wide)
+        self.assertNotIn(b"\x1b", wide)
+        self.assertIn(b"x\\u009b2Jy\\x1b[31m", wide)
+        # JSON keeps the value (escaped as JSON does), so a script loses nothing.
+        self.assertEqual(self.ok("get", "1", "-o", "json").json()["description"], "x\u009b2Jy\u001b[31m")
