@@ -119,7 +119,12 @@ class KilledUploadTest(WfctlTestCase):
         left = os.listdir(self.tmpdir)
         print(f"[reliability] {len(left)} killed uploads left a temporary file in tmp/", file=sys.stderr)
         self.assertTrue(left, "no upload was killed while streaming")
-        self.assertTrue(all(n.startswith("upload-") for n in left), left)
+        # Uploads in progress, and the second links that a --force upload keeps of the file it
+        # replaces until its commit (both swept once their process is long dead).
+        self.assertTrue(all(n.startswith(("upload-", "replaced-")) for n in left), left)
+        for n in left:
+            if n.startswith("replaced-"):
+                self.assertIn(sha256_file(os.path.join(self.tmpdir, n)), shas.values(), n)
 
         # 1. Nothing partial or temporary is visible under records/: every file there is
         #    wholly one of the two sources.
@@ -173,7 +178,12 @@ class KilledUploadTest(WfctlTestCase):
                 break
         left = sorted(os.listdir(self.tmpdir))
         self.assertTrue(left, "no upload was killed while staging")
-        self.assertTrue(all(n.startswith("upload-") for n in left), left)
+        # Uploads in progress, and the second links that a --force upload keeps of the file it
+        # replaces until its commit (both swept once their process is long dead).
+        self.assertTrue(all(n.startswith(("upload-", "replaced-")) for n in left), left)
+        for n in left:
+            if n.startswith("replaced-"):
+                self.assertIn(sha256_file(os.path.join(self.tmpdir, n)), shas.values(), n)
         # The temporary files are not visible under records/: what is there is whole.
         for rel, path in self.files_under_records().items():
             want = self.sources["a" if rel == "1/seed.bin" else "b"][1]

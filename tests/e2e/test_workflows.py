@@ -224,7 +224,7 @@ class BadInputTest(WfctlTestCase):
         self.assertIn("nested more than 512 levels deep", r.errtext)
         yaml = "a:\n" + "".join(" " * (i + 1) + "b:\n" for i in range(3000))
         r = self.fails(4, "create", "-f", "-", "--name", "a", "--version", "1", input=yaml)
-        self.assertIn("nested too deeply", r.errtext)
+        self.assertIn("nested more than 512 levels deep", r.errtext)
 
     def test_bad_ids(self):
         for bad in ("0", "-1", "abc", "18446744073709551616", "1.5", ""):

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <sstream>
 #include <wfctl/error.hpp>
+#include <wfctl/model/json_reader.hpp>
 #include <wfctl/output/render.hpp>
 #include <wfctl/util/duration.hpp>
 #include <wfctl/util/fs.hpp>
@@ -202,6 +203,11 @@ ConfigFile load(const std::string& path) {
   std::string text = read_file(path, cfg.exists);
   if (!cfg.exists) return cfg;
   YAML::Node root;
+  try {
+    check_yaml_syntax(text, path);  // yaml-cpp's parser runs out of memory on some bad input
+  } catch (const Error& e) {
+    throw Error(ErrorKind::usage, e.what());
+  }
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {

@@ -10,9 +10,9 @@ void DocumentBudget::start_document(std::string where) {
   m_values = m_text = 0;
 }
 
-void DocumentBudget::add_value(std::size_t text) {
-  ++m_values;
-  ++m_input_values;
+void DocumentBudget::add(std::size_t values, std::size_t text) {
+  m_values += values;
+  m_input_values += values;
   m_text += text;
   m_input_text += text;
   const std::string& where = m_where.empty() ? m_source : m_where;

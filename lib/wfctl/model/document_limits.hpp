@@ -25,7 +25,9 @@ class DocumentBudget {
   /// A new document (a YAML stream's next one, or the next item of a top-level list) starts.
   void start_document(std::string where);
   /// One more value (scalar, object or array), `text` bytes of key or string.
-  void add_value(std::size_t text = 0);
+  void add_value(std::size_t text = 0) { add(1, text); }
+  /// `values` more values holding `text` bytes (a YAML alias's copy).
+  void add(std::size_t values, std::size_t text);
   /// Where the current document is, for messages.
   const std::string& where() const { return m_where; }
 

@@ -30,6 +30,10 @@ std::vector<ReadValue> read_json(std::string_view text, const std::string& sourc
 /// DocumentLimits::k_max_depth and expansions past the limits are refused. Throws as read_json.
 std::vector<ReadValue> read_yaml(std::string_view text, const std::string& source, DocumentBudget& budget);
 
+/// Throws Error(invalid_input, "<source>:<line>:<column>: invalid YAML: <why>") unless
+/// `text` is well-formed YAML (checked by libyaml; used before yaml-cpp reads a config file).
+void check_yaml_syntax(std::string_view text, const std::string& source);
+
 /// Parses JSON this program wrote itself (a stored definition) in linear time; throws
 /// Error(internal) when it is not valid JSON.
 Json parse_stored_json(std::string_view text);
