@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <cstdlib>
 #include <iostream>
 #include <streambuf>
 #include <string>
@@ -80,16 +81,42 @@ class EscapingBuffer final : public std::streambuf {
 
 }  // namespace
 
+namespace {
+std::streambuf* g_cout_original = nullptr;
+std::streambuf* g_cerr_original = nullptr;
+EscapingBuffer* g_cout_escaping = nullptr;
+EscapingBuffer* g_cerr_escaping = nullptr;
+
+// Before the standard streams are flushed for the last time (in a static destructor that runs
+// after this), the escaping buffers write what they hold and the streams get their own back.
+void restore_streams() {
+  if (g_cout_escaping) {
+    std::cout.flush();
+    std::cout.rdbuf(g_cout_original);
+    delete g_cout_escaping;
+    g_cout_escaping = nullptr;
+  }
+  if (g_cerr_escaping) {
+    std::cerr.flush();
+    std::cerr.rdbuf(g_cerr_original);
+    delete g_cerr_escaping;
+    g_cerr_escaping = nullptr;
+  }
+}
+}  // namespace
+
 void protect_terminals() {
-  // Static: they must outlive every use of std::cout and std::cerr, to the end of main.
-  if (::isatty(STDOUT_FILENO) == 1) {
-    static EscapingBuffer out(STDOUT_FILENO);
-    std::cout.rdbuf(&out);
+  const bool out = ::isatty(STDOUT_FILENO) == 1, err = ::isatty(STDERR_FILENO) == 1;
+  if (!out && !err) return;
+  if (out) {
+    g_cout_escaping = new EscapingBuffer(STDOUT_FILENO);
+    g_cout_original = std::cout.rdbuf(g_cout_escaping);
   }
-  if (::isatty(STDERR_FILENO) == 1) {
-    static EscapingBuffer err(STDERR_FILENO);
-    std::cerr.rdbuf(&err);
+  if (err) {
+    g_cerr_escaping = new EscapingBuffer(STDERR_FILENO);
+    g_cerr_original = std::cerr.rdbuf(g_cerr_escaping);
   }
+  std::atexit(restore_streams);
 }
 
 void write_stderr_raw(const char* data, unsigned long size) {

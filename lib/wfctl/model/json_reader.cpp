@@ -185,7 +185,7 @@ class Builder final : public nlohmann::json_sax<Json> {
   }
 
   std::string_view m_text;
-  const std::string& m_source;
+  std::string m_source;
   DocumentBudget& m_budget;
   Json m_root;
   bool m_list = false;  // the root is an array: a list of documents

@@ -295,7 +295,7 @@ class Reader {
 
   yaml_parser_t m_parser{};
   std::string_view m_text;
-  const std::string& m_source;
+  std::string m_source;
   DocumentBudget& m_budget;
   std::size_t m_number = 0;  // of the document being read
   std::unordered_map<std::string, Anchored> m_anchors;
