@@ -25,9 +25,10 @@ class LockWaitTest(WfctlTestCase):
         self.db = os.path.join(self.store, "wfctl.db")
 
     def create_under_signal(self, sig):
-        """`create` while the lock is held, stopped by `timeout -s SIG 1`; (exit, seconds)."""
+        """`create` while the lock is held, stopped by `timeout -s SIG 3` (time enough to start
+        and reach the wait, even in a sanitizer build on a busy machine); (exit, seconds)."""
         start = time.monotonic()
-        p = subprocess.run(["timeout", "--preserve-status", "-s", sig, "1", WFCTL, "create", "-f", "-", "--name",
+        p = subprocess.run(["timeout", "--preserve-status", "-s", sig, "3", WFCTL, "create", "-f", "-", "--name",
                             "second", "--version", "1", "--lock-timeout", "120s"],
                            input=b"{}", capture_output=True, env=self.env, cwd=self.tmp, timeout=150)
         return p, time.monotonic() - start
