@@ -29,20 +29,9 @@ std::string home_dir(const EnvLookup& env) {
   return *home;
 }
 
-// C0 and C1 controls, and bytes that are not UTF-8: context names reach terminals.
-bool has_control(const std::string& v) {
-  for (std::size_t i = 0; i < v.size();) {
-    char32_t cp = 0;
-    std::size_t n = utf8_sequence(v, i, cp);
-    if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) return true;
-    i += n;
-  }
-  return false;
-}
-
 std::string text_problem(const std::string& v) {
   if (v.empty()) return "give a value that is not empty";
-  if (has_control(v)) return "give UTF-8 text without control characters";
+  if (has_control_or_bad_utf8(v)) return "give UTF-8 text without control characters";  // it reaches terminals
   return {};
 }
 

@@ -107,15 +107,7 @@ std::vector<Document> parse_documents(std::string_view text, const std::string& 
 
 void check_meta_fields(const WorkflowFields& f, const std::string& where) {
   // C0 and C1 controls and bytes that are not UTF-8 would reach terminals and HTTP headers.
-  auto has_control = [](const std::string& v) {
-    for (std::size_t i = 0; i < v.size();) {
-      char32_t cp = 0;
-      std::size_t n = utf8_sequence(v, i, cp);
-      if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) return true;
-      i += n;
-    }
-    return false;
-  };
+  const auto has_control = [](const std::string& v) { return has_control_or_bad_utf8(v); };
   auto check = [&](const std::string& value, const char* field) {
     if (value.empty())
       throw Error(ErrorKind::invalid_input, fmt::format("{}: {}: must not be empty", where, field));

@@ -29,16 +29,6 @@ bool is_meta_key(const std::string& key) {
   return std::find(std::begin(k_meta_keys), std::end(k_meta_keys), key) != std::end(k_meta_keys);
 }
 
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    char32_t cp = 0;
-    std::size_t n = utf8_sequence(s, i, cp);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
 // The number of values and bytes of text in `v`, as the budget counts them.
 void measure(const Json& v, std::size_t& values, std::size_t& text) {
   ++values;
@@ -187,7 +177,7 @@ class Reader {
           if (expecting_key(stack)) {
             Frame& f = stack.back();
             m_path.push_key(text);
-            if (!valid_utf8(text)) fail(e.start_mark, "the key is not valid UTF-8");
+            if (!is_valid_utf8(text)) fail(e.start_mark, "the key is not valid UTF-8");
             if (!f.keys.insert(text).second)
               fail(e.start_mark, fmt::format("duplicate key '{}'", text), "each key may appear once in a mapping");
             m_budget.add_value(text.size());
@@ -196,7 +186,7 @@ class Reader {
             break;
           }
           enter_child(stack);
-          if (!valid_utf8(text)) fail(e.start_mark, "the value is not valid UTF-8");
+          if (!is_valid_utf8(text)) fail(e.start_mark, "the value is not valid UTF-8");
           Json value = scalar(e, text, stack);
           if (stack.empty() && value.is_null()) empty = true;
           if (e.data.scalar.anchor) finish_anchor(reinterpret_cast<const char*>(e.data.scalar.anchor), value);

@@ -32,6 +32,26 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i, char32_t& cp) {
   return len;
 }
 
+bool is_valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const std::size_t n = utf8_sequence(s, i, cp);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+bool has_control_or_bad_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const std::size_t n = utf8_sequence(s, i, cp);
+    if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) return true;
+    i += n;
+  }
+  return false;
+}
+
 namespace {
 
 // glibc's wcwidth knows Unicode's East Asian Width and combining classes, but answers by the

@@ -9,6 +9,13 @@ namespace wfctl {
 /// points past U+10FFFF), with its code point in `cp`; 0 when it is malformed.
 std::size_t utf8_sequence(std::string_view s, std::size_t i, char32_t& cp);
 
+/// True when `s` is well-formed UTF-8.
+bool is_valid_utf8(std::string_view s);
+
+/// True when `s` is UTF-8 holding a C0 control (newline and tab included), DEL or a C1
+/// control (U+0080..U+009F), or is not UTF-8 at all: text that must not reach a terminal.
+bool has_control_or_bad_utf8(std::string_view s);
+
 /// The columns `s` takes on a terminal: East Asian wide and fullwidth characters take two,
 /// combining marks and other zero-width characters none, malformed bytes one each.
 std::size_t display_width(std::string_view s);
