@@ -76,7 +76,9 @@ void configure_root(CLI::App& app, AppContext& ctx) {
   use_help_formatter(app);
   app.fallthrough();             // before subcommands, so global flags work in any position
   app.require_subcommand(0, 1);  // inherited: a command word is only taken where it belongs
-  app.set_version_flag("--version", std::string("wfctl ") + k_version, "Print the version of wfctl and exit");
+  // Not CLI11's version flag: through fallthrough it would answer `wfctl delete 2 --version 1`
+  // too, and run nothing; main() accepts it only on its own.
+  app.add_flag("--version", ctx.show_version, "Print the version of wfctl and exit");
   for (const auto& row : config::settings_table()) {
     std::string names = row.key == config::Key::output ? std::string("-o,") + row.flag : std::string(row.flag);
     app.add_option(names, ctx.flags.values[row.key], row.doc)
@@ -155,6 +157,17 @@ void write_stdout_now(const std::string& text) {
     if (e.kind() == ErrorKind::interrupted) throw;
     throw Error(ErrorKind::unavailable, e.what(), "nothing was stored");
   }
+}
+
+std::optional<int> handle_version_flag(const CLI::App& app, const AppContext& ctx) {
+  if (!ctx.show_version) return std::nullopt;
+  const CLI::App* at = &app;
+  while (!at->get_subcommands().empty()) at = at->get_subcommands().front();
+  if (at != &app)
+    throw Error(ErrorKind::usage, "unknown flag '--version' for '" + path_of(*at) + "'",
+                "'wfctl --version' prints wfctl's version; create, update, apply and list take a workflow's --version");
+  std::cout << "wfctl " << k_version << '\n';
+  return 0;
 }
 
 std::string path_of(const CLI::App& app) {

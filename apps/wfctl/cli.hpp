@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <sstream>
 
 #include <wfctl/config/config.hpp>
 #include <wfctl/output/render.hpp>
@@ -16,6 +17,7 @@ class AppContext {
  public:
   config::Flags flags;
   bool no_headers = false;
+  bool show_version = false;     // --version
   std::function<void()> action;  // set by the chosen subcommand, run after parsing
 
   /// The config file's path (without reading it: commands that change the file re-read it
@@ -78,6 +80,22 @@ std::vector<std::string> split_short_equals(int argc, char** argv);
 /// Writes `text` to standard output at once (after what std::cout holds); throws
 /// Error(unavailable, "cannot write to standard output: <why>") when it cannot.
 void write_stdout_now(const std::string& text);
+
+/// A before-commit hook for a write (Store::BeforeCommit): renders what the write did with
+/// `render(out, value)` and writes it to standard output at once, so that a print that fails
+/// stores nothing.
+template <typename T, typename Render>
+std::function<void(const T&)> print_before_commit(Render render) {
+  return [render](const T& value) {
+    std::ostringstream text;
+    render(text, value);
+    write_stdout_now(text.str());
+  };
+}
+
+/// After a successful parse: prints the version and returns 0 for `wfctl --version`; throws
+/// Error(usage) when --version was given after a command that has none; else nullopt.
+std::optional<int> handle_version_flag(const CLI::App& app, const AppContext& ctx);
 
 /// "wfctl result upload": the command path of `app`.
 std::string path_of(const CLI::App& app);

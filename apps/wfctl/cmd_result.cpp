@@ -31,15 +31,17 @@ void add_upload(CLI::App& group, AppContext& ctx) {
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
-      UploadRequest r{parse_id(o->record, "record id"), o->file, o->name, o->force, o->dicom, {}};
+      UploadRequest r{parse_id(o->record, "record id"), o->file, o->name, o->force, o->dicom, {}, {}};
       Progress bar("uploading");
       r.progress = bar.callback();
-      auto f = upload_result(ctx.store(), r);
-      bar.clear();
-      if (out.format == output::Format::table || out.format == output::Format::wide)
-        std::cout << fmt::format("records/{}/{} uploaded: {} bytes, sha256 {}\n", f.record_id, f.name, f.size, f.sha256);
-      else
-        output::print_result(std::cout, f, out);
+      r.before_commit = print_before_commit<ResultFile>([out, &bar](std::ostream& text, const ResultFile& f) {
+        bar.clear();
+        if (out.format == output::Format::table || out.format == output::Format::wide)
+          text << fmt::format("records/{}/{} uploaded: {} bytes, sha256 {}\n", f.record_id, f.name, f.size, f.sha256);
+        else
+          output::print_result(text, f, out);
+      });
+      upload_result(ctx.store(), r);
     };
   });
 }
@@ -106,16 +108,21 @@ void add_delete(CLI::App& group, AppContext& ctx) {
       auto id = parse_id(o->record, "record id");
       std::optional<std::string> name;
       if (!o->all) name = o->file.value_or(default_result_name(id));
-      auto removed = ctx.store().delete_results(id, name, o->ignore_not_found);
-      if (output::is_structured(out.format)) {
-        Json arr = Json::array();
-        for (const auto& r : removed) arr.push_back(Json{{"record_id", r.record_id}, {"name", r.name}, {"size", r.size}});
-        return output::print_structured(std::cout, arr, out.format);
-      }
-      for (const auto& r : removed) {
-        if (out.format == output::Format::name) std::cout << r.record_id << '/' << r.name << '\n';
-        else std::cout << "records/" << r.record_id << '/' << r.name << " deleted\n";
-      }
+      auto removed = ctx.store().delete_results(
+          id, name, o->ignore_not_found,
+          print_before_commit<std::vector<ResultFile>>([out](std::ostream& text, const auto& files) {
+            if (output::is_structured(out.format)) {
+              Json arr = Json::array();
+              for (const auto& r : files) arr.push_back(Json{{"record_id", r.record_id}, {"name", r.name}, {"size", r.size}});
+              return output::print_structured(text, arr, out.format);
+            }
+            for (const auto& r : files) {
+              if (out.format == output::Format::name) text << r.record_id << '/' << r.name << '\n';
+              else text << "records/" << r.record_id << '/' << r.name << " deleted\n";
+            }
+          }));
+      // Nothing to delete with --ignore-not-found: no hook ran; JSON still prints a list.
+      if (removed.empty() && output::is_structured(out.format)) output::print_structured(std::cout, Json::array(), out.format);
     };
   });
 }
@@ -150,11 +157,8 @@ void add_image(CLI::App& group, AppContext& ctx) {
       if (*o->png == "-" && ::isatty(STDOUT_FILENO) == 1)
         throw Error(ErrorKind::usage, "refusing to write binary data to a terminal", "use --png PATH or redirect stdout");
       ResultCopy copy(ctx.store(), id, default_result_name(id));
-      if (*o->png == "-") {
-        std::cout << dicom::render_png_bytes(copy.path(), ro);
-      } else {
-        dicom::render_png(copy.path(), *o->png, ro);
-      }
+      if (*o->png == "-") std::cout << dicom::render_png_bytes(copy.path(), ro);
+      else write_preview(*o->png, dicom::render_png_bytes(copy.path(), ro));
     };
   });
 }

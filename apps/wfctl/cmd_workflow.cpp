@@ -41,11 +41,10 @@ void add_create(CLI::App& app, AppContext& ctx) {
       auto drafts = load_drafts(o->file, o->meta);
       // Printed before the commit: when stdout cannot take the new ids (a full disk, a closed
       // pipe) nothing is stored, so that a retry does not create the workflows twice.
-      ctx.store().create_workflows(drafts, [&out](const std::vector<Workflow>& created) {
-        std::ostringstream text;
-        output::print_changed(text, created, std::vector<std::string>(created.size(), "created"), out);
-        write_stdout_now(text.str());
-      });
+      ctx.store().create_workflows(
+          drafts, print_before_commit<std::vector<Workflow>>([out](std::ostream& text, const auto& created) {
+            output::print_changed(text, created, std::vector<std::string>(created.size(), "created"), out);
+          }));
     };
   });
 }
@@ -115,8 +114,10 @@ void add_update(CLI::App& app, AppContext& ctx) {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
       auto id = parse_id(o->id, "workflow id");
-      auto w = update_workflow(ctx.store(), id, o->file, o->meta);
-      output::print_changed(std::cout, {w}, {"updated"}, out);
+      update_workflow(ctx.store(), id, o->file, o->meta,
+                      print_before_commit<Workflow>([out](std::ostream& text, const Workflow& w) {
+                        output::print_changed(text, {w}, {"updated"}, out);
+                      }));
     };
   });
 }
@@ -140,10 +141,14 @@ void add_delete(CLI::App& app, AppContext& ctx) {
         auto id = parse_id(s, "workflow id");
         if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);  // `delete 9 9` is `delete 9`
       }
-      for (auto id : ctx.store().delete_workflows(ids, o->ignore_not_found)) {
-        if (out.format == output::Format::name) std::cout << id << '\n';
-        else std::cout << "workflow/" << id << " deleted\n";
-      }
+      ctx.store().delete_workflows(
+          ids, o->ignore_not_found,
+          print_before_commit<std::vector<WorkflowId>>([out](std::ostream& text, const auto& deleted) {
+            for (auto id : deleted) {
+              if (out.format == output::Format::name) text << id << '\n';
+              else text << "workflow/" << id << " deleted\n";
+            }
+          }));
     };
   });
 }
@@ -155,14 +160,17 @@ void add_apply(CLI::App& app, AppContext& ctx) {
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
-      auto outcomes = ctx.store().apply_workflows(load_drafts(o->file, o->meta));
-      std::vector<Workflow> list;
-      std::vector<std::string> verbs;
-      for (auto& r : outcomes) {
-        list.push_back(r.workflow);
-        verbs.push_back(to_string(r.action));
-      }
-      output::print_changed(std::cout, list, verbs, out);
+      ctx.store().apply_workflows(
+          load_drafts(o->file, o->meta),
+          print_before_commit<std::vector<ApplyOutcome>>([out](std::ostream& text, const auto& outcomes) {
+            std::vector<Workflow> list;
+            std::vector<std::string> verbs;
+            for (const auto& r : outcomes) {
+              list.push_back(r.workflow);
+              verbs.push_back(to_string(r.action));
+            }
+            output::print_changed(text, list, verbs, out);
+          }));
     };
   });
 }

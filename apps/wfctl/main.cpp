@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   for (const auto& a : args) arg_ptrs.push_back(a.c_str());
   try {
     app.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+    if (auto code = wfctl::cli::handle_version_flag(app, ctx)) return *code;
   } catch (const CLI::ParseError& e) {
     return wfctl::cli::report_parse_error(app, e);
   } catch (const wfctl::Error& e) {

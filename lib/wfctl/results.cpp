@@ -60,6 +60,7 @@ ResultFile upload_result(Store& store, const UploadRequest& r) {
   }
   PutOptions opts;
   opts.force = r.force;
+  opts.before_commit = r.before_commit;
   if (r.dicom || ends_with_dcm(name)) {
     opts.verify = [name](const std::string& temp_path) {
       try {
@@ -104,14 +105,28 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
     sink.progress = between_chunks(r.progress, total);
     return store.read_result(r.record, name, sink);
   }
-  fs::path target = r.output;
-  std::error_code ec;
-  if (fs::is_directory(target, ec)) target /= name;
-  if (!r.force && fs::exists(fs::symlink_status(target, ec)))
-    throw Error(ErrorKind::conflict, target.string() + " already exists", "use --force to overwrite it");
+  // What is at the path decides: a directory takes the stored name, a device or FIFO is
+  // written into as it is, a symbolic link is followed (the link stays), a file is replaced
+  // only with --force, atomically.
+  OutputPath out = resolve_output(r.output);
+  std::string shown = r.output;
+  if (out.kind == OutputPath::Kind::directory) {
+    shown = (fs::path(r.output) / name).string();
+    out = resolve_output(out.path / name);
+    if (out.kind == OutputPath::Kind::directory) throw errno_error(EISDIR, "cannot write " + shown);
+  }
+  if (out.kind == OutputPath::Kind::regular && !r.force)
+    throw Error(ErrorKind::conflict, shown + " already exists", "use --force to overwrite it");
   auto meta = store.find_result(r.record, name);
   if (!meta) throw Error(ErrorKind::not_found, fmt::format("records/{}/{} not found", r.record, name));
-  AtomicFile file(target, k_download_perms);
+  if (out.kind == OutputPath::Kind::special) {
+    UniqueFd fd(::open(out.path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC));
+    if (!fd) throw errno_error(errno, "cannot write " + shown);
+    ByteSink sink(fd_writer(fd.get(), shown));
+    sink.progress = between_chunks(r.progress, meta->size);
+    return store.read_result(r.record, name, sink);
+  }
+  AtomicFile file(out.path, k_download_perms);
   ByteSink sink(fd_writer(file.fd(), file.what()));
   sink.file_fd = file.fd();
   sink.progress = with_writeback(file.fd(), between_chunks(r.progress, meta->size));
@@ -119,6 +134,8 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
   file.commit(r.force);
   return result;
 }
+
+void write_preview(const std::string& path, std::string_view png) { write_output(path, png, k_download_perms); }
 
 ResultCopy::ResultCopy(Store& store, RecordId record, const std::string& name)
     : m_label(fmt::format("records/{}/{}", record, name)) {

@@ -21,6 +21,7 @@ struct UploadRequest {
   bool force = false;
   bool dicom = false;                // validate as DICOM even without a .dcm name
   ProgressFn progress;
+  std::function<void(const ResultFile&)> before_commit;  // see PutOptions
 };
 
 /// Streams the file into records/RECORD/NAME; validates it as DICOM first when the name ends
@@ -41,6 +42,10 @@ struct DownloadRequest {
 /// renamed only once the sha256 matched). Throws Error(not_found) when absent,
 /// Error(conflict) when the output exists and !force.
 ResultFile download_result(Store& store, const DownloadRequest& request);
+
+/// Writes a rendered preview to `path`: into a device or FIFO as it is, else replacing the file
+/// (or the file a symbolic link names) atomically. Throws Error of the errno table's kind.
+void write_preview(const std::string& path, std::string_view png);
 
 /// A local path to a stored file for DICOM work: the store's own file, or a temporary copy
 /// removed with this object. Throws Error(not_found) when absent.

@@ -49,7 +49,7 @@ std::int64_t parse_id(const std::string& text, const char* what) {
 }
 
 Workflow update_workflow(Store& store, WorkflowId id, const std::optional<std::string>& path,
-                         const MetaOverrides& overrides) {
+                         const MetaOverrides& overrides, const Store::BeforeCommit<Workflow>& before_commit) {
   std::optional<Document> doc;
   if (path) {
     auto docs = parse_documents(read_input(*path), input_name(*path));
@@ -60,7 +60,7 @@ Workflow update_workflow(Store& store, WorkflowId id, const std::optional<std::s
   }
   auto current = store.find_workflow(id);
   if (!current) throw Error(ErrorKind::not_found, fmt::format("workflow {} not found", id));
-  return store.update_workflow(id, update_from(*current, doc ? &*doc : nullptr, overrides));
+  return store.update_workflow(id, update_from(*current, doc ? &*doc : nullptr, overrides), before_commit);
 }
 
 }  // namespace wfctl

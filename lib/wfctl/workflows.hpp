@@ -25,6 +25,6 @@ std::int64_t parse_id(const std::string& text, const char* what);
 /// Replaces a workflow's meta fields (and definition) from an optional input file and
 /// overrides. Throws Error(not_found) when the id does not exist.
 Workflow update_workflow(Store& store, WorkflowId id, const std::optional<std::string>& path,
-                         const MetaOverrides& overrides);
+                         const MetaOverrides& overrides, const Store::BeforeCommit<Workflow>& before_commit = {});
 
 }  // namespace wfctl

@@ -74,7 +74,9 @@ TEST_CASE("a top-level list is a list of documents, each named by its place", "[
   REQUIRE(yaml.size() == 3);
   CHECK(yaml[2].where == "wf: document 2: item 2");
   CHECK(draft_from_document(json[0], {}).fields.name == "a");
-  CHECK(error_of(ErrorKind::invalid_input, [] { parse_documents("[]", "wf"); }) == "wf: no document found");
+  CHECK(parse_documents("[]", "wf").empty());  // an empty store's listing
+  CHECK(parse_documents("[]\n", "wf").empty());
+  CHECK(error_of(ErrorKind::invalid_input, [] { parse_documents("---\n---\n", "wf"); }) == "wf: no document found");
   // A stored workflow listed without its definition (list --meta) is not a bare definition.
   auto meta = parse_documents(R"([{"name":"a","version":"1","id":3,"datetime_created":"2024-01-01T00:00:00"}])", "wf");
   CHECK(error_of(ErrorKind::invalid_input, [&] { draft_from_document(meta[0], {}); }) ==

@@ -101,7 +101,10 @@ std::vector<Document> parse_documents(std::string_view text, const std::string& 
   std::vector<Document> docs;
   docs.reserve(values.size());
   for (auto& v : values) docs.push_back(Document{std::move(v.value), std::move(v.where)});
-  if (docs.empty()) throw Error(ErrorKind::invalid_input, source + ": no document found");
+  // An empty list is no document, which is fine (`list -o json` of an empty store reads back);
+  // an input with neither is a mistake.
+  if (docs.empty() && !budget.saw_list_of_documents())
+    throw Error(ErrorKind::invalid_input, source + ": no document found");
   return docs;
 }
 

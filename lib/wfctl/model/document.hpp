@@ -17,7 +17,8 @@ struct Document {
 
 /// Parses `text` as JSON when it starts with '{' or '[', else as a YAML stream (several
 /// documents allowed). A top-level array or sequence is a list of documents (each named
-/// "<source>: item N"), so what `list -o json|yaml` prints reads back. In YAML the top-level name/version/description/author scalars are
+/// "<source>: item N"), so what `list -o json|yaml` prints reads back; an empty list gives no
+/// documents (not an error). In YAML the top-level name/version/description/author scalars are
 /// kept as written ("1.10" stays "1.10"). Throws Error(invalid_input,
 /// "<source>:<line>:<column>: <why>") for malformed input or an empty stream.
 std::vector<Document> parse_documents(std::string_view text, const std::string& source);

@@ -30,10 +30,14 @@ class DocumentBudget {
   void add(std::size_t values, std::size_t text);
   /// Where the current document is, for messages.
   const std::string& where() const { return m_where; }
+  /// Records that the input held a top-level list of documents (which may be empty).
+  void saw_list() { m_saw_list = true; }
+  bool saw_list_of_documents() const { return m_saw_list; }
 
  private:
   std::string m_source, m_where;
   std::size_t m_values = 0, m_text = 0, m_input_values = 0, m_input_text = 0;
+  bool m_saw_list = false;
 };
 
 }  // namespace wfctl

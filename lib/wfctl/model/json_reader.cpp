@@ -165,7 +165,10 @@ class Builder final : public nlohmann::json_sax<Json> {
     Json* target = slot();
     m_budget.add_value();
     *target = std::move(empty);
-    if (root && target->is_array()) m_list = true;
+    if (root && target->is_array()) {
+      m_list = true;
+      m_budget.saw_list();
+    }
     if (m_stack.size() >= static_cast<std::size_t>(DocumentLimits::k_max_depth) + (m_list ? 1 : 0))
       fail(fmt::format("nested more than {} levels deep", DocumentLimits::k_max_depth), {});
     m_stack.push_back(Frame{target, {}, 0, {}});

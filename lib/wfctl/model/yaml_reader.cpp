@@ -151,6 +151,7 @@ class Reader {
           if (expecting_key(stack)) fail(e.start_mark, "mapping keys must be scalars");
           if (stack.empty()) {
             f.list_of_documents = !f.map;
+            if (f.list_of_documents) m_budget.saw_list();
             f.top_level = f.map;
           } else if (stack.size() == 1 && stack.back().list_of_documents) {
             f.top_level = f.map;

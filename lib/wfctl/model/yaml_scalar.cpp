@@ -42,7 +42,11 @@ Json resolve_plain_scalar(const std::string& s) {
     char* end = nullptr;
     double d = std::strtod(s.c_str(), &end);
     if (*end == '\0') {
-      if (errno == ERANGE)  // beyond a double, or so small that it would become 0
+      // Refused, as in JSON: beyond a double, or so small that it would become 0. (glibc also
+      // says ERANGE for subnormal numbers, which keep a value and are accepted.)
+      const std::string mantissa = s.substr(0, s.find_first_of("eE"));
+      const bool nonzero = mantissa.find_first_of("123456789") != std::string::npos;
+      if (!std::isfinite(d) || (d == 0 && nonzero))
         throw Error(ErrorKind::invalid_input, "number " + s + " is out of range", "quote it to keep it as text");
       return d;
     }

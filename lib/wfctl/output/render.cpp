@@ -1,11 +1,8 @@
 #include <wfctl/output/render.hpp>
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <fmt/format.h>
 #include <wfctl/error.hpp>
-#include <wfctl/model/yaml_scalar.hpp>
 #include <wfctl/output/pretty_json.hpp>
 #include <wfctl/util/utf8.hpp>
 
@@ -14,54 +11,6 @@ namespace wfctl::output {
 namespace {
 
 std::string or_none(const std::optional<std::string>& s) { return s ? *s : "<none>"; }
-
-// Strings a YAML 1.2 or 1.1 reader (PyYAML, yaml-cpp users) would take for something else:
-// null, booleans (yes/no/on/off too), numbers in any base, infinities, dates and times.
-bool needs_quotes(const std::string& s) {
-  if (s.empty() || !resolve_plain_scalar(s).is_string()) return true;
-  static const char* const k_words[] = {"y",  "Y",  "yes", "Yes",  "YES",  "n",    "N",    "no",   "No",
-                                        "NO", "on", "On",  "ON",   "off",  "Off",  "OFF",  "~",    ".inf",
-                                        ".Inf", ".INF", "-.inf", "+.inf", ".nan", ".NaN", ".NAN", "<<", "="};
-  for (const char* w : k_words)
-    if (s == w) return true;
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  // Anything that starts like a number, a date or a time is quoted rather than guessed about.
-  return digit(s[0]) || ((s[0] == '-' || s[0] == '+' || s[0] == '.') && s.size() > 1 && (digit(s[1]) || s[1] == '.'));
-}
-
-void emit(YAML::Emitter& out, const Json& v) {
-  switch (v.type()) {
-    case Json::value_t::object:
-      out << YAML::BeginMap;
-      for (const auto& [key, value] : v.items()) {
-        out << YAML::Key << key << YAML::Value;
-        emit(out, value);
-      }
-      out << YAML::EndMap;
-      break;
-    case Json::value_t::array:
-      out << YAML::BeginSeq;
-      for (const auto& item : v) emit(out, item);
-      out << YAML::EndSeq;
-      break;
-    case Json::value_t::string: {
-      const auto& s = v.get_ref<const std::string&>();
-      // "2", "true", "yes", "null" and "" must stay strings when read back.
-      if (needs_quotes(s)) out << YAML::DoubleQuoted << s;
-      else out << s;
-      break;
-    }
-    case Json::value_t::null:
-      out << YAML::Null;
-      break;
-    case Json::value_t::boolean:
-      out << (v.get<bool>() ? "true" : "false");
-      break;
-    default:
-      out << v.dump();
-      break;
-  }
-}
 
 }  // namespace
 
@@ -79,12 +28,6 @@ void print_json(std::ostream& out, const Json& value) {
   out << value.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
 }
 
-std::string to_yaml(const Json& value) {
-  YAML::Emitter out;
-  out.SetNullFormat(YAML::LowerNull);
-  emit(out, value);
-  return std::string(out.c_str()) + "\n";
-}
 
 void Table::add(std::vector<std::string> row) {
   // Escaped, so that a row stays one line and a value cannot command the terminal: C0 and C1

@@ -39,31 +39,39 @@ struct PutOptions {
   /// Called with the path of the complete temporary file before it becomes visible; throws
   /// to refuse it (nothing is then written). May be empty.
   std::function<void(const std::string& temp_path)> verify;
+  /// Called with the stored file's metadata before the upload is committed; throwing from it
+  /// stores nothing. May be empty.
+  std::function<void(const ResultFile&)> before_commit;
 };
 
 class Store {
  public:
   virtual ~Store() = default;
 
-  /// Called with the created workflows before they are committed; throwing from it stores
-  /// nothing (the CLI prints the new ids there, so that a failed print cannot leave workflows
-  /// a retry would duplicate).
-  using BeforeCommit = std::function<void(const std::vector<Workflow>&)>;
+  /// Every write takes an optional hook, called with what the write did once it is done but
+  /// not yet committed; throwing from it stores nothing. The CLI prints there, so that a print
+  /// that fails (a full disk, a closed pipe) leaves the store as it was, and a retry neither
+  /// duplicates nor finds the work already done.
+  template <typename T>
+  using BeforeCommit = std::function<void(const T&)>;
+
   /// Creates every draft in one transaction; returns them with ids; all or nothing.
   virtual std::vector<Workflow> create_workflows(const std::vector<WorkflowDraft>& drafts,
-                                                 const BeforeCommit& before_commit = {}) = 0;
+                                                 const BeforeCommit<std::vector<Workflow>>& before_commit = {}) = 0;
   /// The workflow with this id, or nullopt when there is none.
   virtual std::optional<Workflow> find_workflow(WorkflowId id) = 0;
   /// Workflows matching the query; empty when none (or when the store does not exist yet).
   virtual std::vector<Workflow> list_workflows(const ListQuery& query) = 0;
   /// Replaces the meta fields (and the definition when given); throws Error(not_found).
-  virtual Workflow update_workflow(WorkflowId id, const WorkflowUpdate& update) = 0;
+  virtual Workflow update_workflow(WorkflowId id, const WorkflowUpdate& update,
+                                   const BeforeCommit<Workflow>& before_commit = {}) = 0;
   /// Deletes all ids in one transaction; a missing id throws Error(not_found) and deletes
   /// nothing unless `ignore_not_found`. Returns the ids actually deleted.
-  virtual std::vector<WorkflowId> delete_workflows(const std::vector<WorkflowId>& ids,
-                                                   bool ignore_not_found) = 0;
+  virtual std::vector<WorkflowId> delete_workflows(const std::vector<WorkflowId>& ids, bool ignore_not_found,
+                                                   const BeforeCommit<std::vector<WorkflowId>>& before_commit = {}) = 0;
   /// Upserts every draft keyed by (name, version) in one transaction.
-  virtual std::vector<ApplyOutcome> apply_workflows(const std::vector<WorkflowDraft>& drafts) = 0;
+  virtual std::vector<ApplyOutcome> apply_workflows(const std::vector<WorkflowDraft>& drafts,
+                                                    const BeforeCommit<std::vector<ApplyOutcome>>& before_commit = {}) = 0;
 
   /// Streams `source` into records/{record}/{name} atomically, recording size and sha256.
   /// Throws Error(conflict) when the file exists and !opts.force, Error(invalid_input) for an
@@ -81,7 +89,8 @@ class Store {
   /// data lake and the index, all or nothing; returns what was removed, ordered by name.
   /// Throws Error(not_found) when there is nothing to remove, unless `ignore_not_found`.
   virtual std::vector<ResultFile> delete_results(RecordId record, const std::optional<std::string>& name,
-                                                 bool ignore_not_found) = 0;
+                                                 bool ignore_not_found,
+                                                 const BeforeCommit<std::vector<ResultFile>>& before_commit = {}) = 0;
   /// A local path to the stored file when the backend has one (used for DICOM work), or
   /// nullopt when the file must be fetched with read_result.
   virtual std::optional<std::string> local_result_path(RecordId record, const std::string& name) = 0;

@@ -163,6 +163,42 @@ void AtomicFile::commit(bool replace) {
   fsync_dir(m_target.has_parent_path() ? m_target.parent_path() : fs::path("."));
 }
 
+OutputPath resolve_output(const fs::path& path) {
+  fs::path p = path;
+  for (int hops = 0;; ++hops) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) {
+      if (errno == ENOENT) return {p, OutputPath::Kind::missing};
+      throw errno_error(errno, fmt::format("cannot write {}", path.string()));
+    }
+    if (S_ISLNK(st.st_mode)) {
+      if (hops >= 40) throw errno_error(ELOOP, fmt::format("cannot write {}", path.string()));
+      std::error_code ec;
+      fs::path next = fs::read_symlink(p, ec);
+      if (ec) throw errno_error(ec.value(), fmt::format("cannot write {}", path.string()));
+      p = next.is_absolute() ? next : p.parent_path() / next;
+      continue;
+    }
+    if (S_ISREG(st.st_mode)) return {p, OutputPath::Kind::regular};
+    if (S_ISDIR(st.st_mode)) return {p, OutputPath::Kind::directory};
+    return {p, OutputPath::Kind::special};
+  }
+}
+
+void write_output(const fs::path& path, std::string_view bytes, fs::perms perms) {
+  const OutputPath out = resolve_output(path);
+  if (out.kind == OutputPath::Kind::directory) throw errno_error(EISDIR, fmt::format("cannot write {}", path.string()));
+  if (out.kind == OutputPath::Kind::special) {
+    UniqueFd fd(::open(out.path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC));
+    if (!fd) throw errno_error(errno, fmt::format("cannot write {}", path.string()));
+    write_all(fd.get(), bytes.data(), bytes.size(), path.string());
+    return;
+  }
+  AtomicFile file(out.path, perms);
+  write_all(file.fd(), bytes.data(), bytes.size(), path.string());
+  file.commit(true);
+}
+
 void write_file_atomic(const fs::path& path, std::string_view content, fs::perms perms) {
   fs::path target = path;
   std::error_code ec;

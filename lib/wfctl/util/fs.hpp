@@ -98,6 +98,22 @@ class AtomicFile {
   bool m_committed = false;
 };
 
+/// Where an output path leads, symbolic links followed (to the file they name, which may not
+/// exist yet), and what is there.
+struct OutputPath {
+  enum class Kind { missing, regular, directory, special };  // special: a device, FIFO or socket
+  std::filesystem::path path;
+  Kind kind = Kind::missing;
+};
+/// Resolves `path` for writing; throws Error("cannot write <path>: <why>") of the errno table's
+/// kind when it cannot be looked at (a parent that is a file, no permission, a link loop).
+OutputPath resolve_output(const std::filesystem::path& path);
+
+/// Writes `bytes` to an output path as a command's result: into a device or FIFO as it is
+/// (`--png /dev/stdout`), else replacing the file a symbolic link names, or the file itself,
+/// atomically (AtomicFile) with `perms` less the umask. Throws Error.
+void write_output(const std::filesystem::path& path, std::string_view bytes, std::filesystem::perms perms);
+
 /// Replaces `path` with `content` so that a reader or a crash sees the old or the new file,
 /// never a mix: a temporary file in the same directory, fsync, rename, fsync of the directory.
 /// Missing parent directories are created; a symlink at `path` is written through (its

@@ -2,6 +2,9 @@
 #include <wfctl/store/local/local_store.hpp>
 #include <wfctl/model/json_reader.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cerrno>
 #include <cstring>
@@ -11,6 +14,7 @@
 #include <wfctl/store/local/data_lake.hpp>
 #include <wfctl/store/local/schema.hpp>
 #include <wfctl/store/local/sqlite.hpp>
+#include <wfctl/util/fs.hpp>
 #include <wfctl/util/time.hpp>
 
 namespace wfctl::local {
@@ -117,8 +121,10 @@ std::string LocalStore::describe() const { return m_root.string(); }
 std::string LocalStore::sqlite_name() const { return fs::absolute(database_path()).string(); }
 
 bool LocalStore::exists() const {
-  std::error_code ec;
-  return fs::exists(m_root, ec);  // a lake written by a reconstruction service alone counts
+  // A lake written by a reconstruction service alone counts; a path that cannot be looked at
+  // is reported by the read itself.
+  struct stat st {};
+  return ::stat(m_root.c_str(), &st) == 0 || errno != ENOENT;
 }
 
 sqlite::LockWait LocalStore::lock_wait() const {
@@ -130,13 +136,27 @@ sqlite::LockWait LocalStore::lock_wait() const {
 }
 
 namespace {
+
+// Whether `p` exists: false only for ENOENT; what else stops a look (a parent that is a file,
+// no permission to enter) is the errno table's error, not "no store".
+bool present(const fs::path& p, const std::string& what) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) == 0) return true;
+  if (errno == ENOENT) return false;
+  throw errno_error(errno, what);
+}
+
 void check_root(const fs::path& root) {
-  std::error_code ec;
-  auto status = fs::status(root, ec);
-  if (fs::exists(status) && !fs::is_directory(status))
-    throw Error(ErrorKind::usage, fmt::format("store {}: {}", root.string(), std::strerror(ENOTDIR)),
+  struct stat st {};
+  if (::stat(root.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    throw errno_error(errno, fmt::format("cannot open store {}", root.string()));
+  }
+  if (!S_ISDIR(st.st_mode))
+    throw Error(ErrorKind::usage, fmt::format("cannot open store {}: {}", root.string(), std::strerror(ENOTDIR)),
                 "a local store is the directory that holds wfctl.db and records/");
 }
+
 }  // namespace
 
 sqlite::Database* LocalStore::reader() {
@@ -144,8 +164,10 @@ sqlite::Database* LocalStore::reader() {
   if (m_reader) return m_reader.get();
   if (m_reader_empty) return nullptr;
   check_root(m_root);
-  std::error_code ec;
-  if (!fs::exists(database_path(), ec)) return nullptr;
+  const std::string what = fmt::format("cannot read store {}", m_root.string());
+  if (!present(database_path(), what)) return nullptr;
+  // SQLite opens lazily and calls an unreadable file "unable to open": ask the system first.
+  if (UniqueFd probe(::open(database_path().c_str(), O_RDONLY | O_CLOEXEC)); !probe) throw errno_error(errno, what);
   auto db = std::make_unique<sqlite::Database>(sqlite_name(), false, false, lock_wait());
   int version = 0;
   try {
@@ -154,7 +176,7 @@ sqlite::Database* LocalStore::reader() {
     // A WAL database needs its -shm index, which another program (the sqlite3 CLI) removes
     // on close and a user without write access cannot create. With no -wal file either, the
     // database file alone holds everything: read it as an immutable snapshot.
-    if (e.kind() != ErrorKind::permission || fs::exists(database_path().string() + "-wal", ec)) throw;
+    if (e.kind() != ErrorKind::permission || present(database_path().string() + "-wal", what)) throw;
     db = sqlite::Database::immutable(sqlite_name());
     version = schema_version(*db);
   }
@@ -175,7 +197,8 @@ sqlite::Database* LocalStore::reader() {
 sqlite::Database& LocalStore::writer() {
   if (m_writer) return *m_writer;
   check_root(m_root);
-  if (std::error_code ec; !fs::exists(m_root, ec)) {
+  if (!present(m_root, fmt::format("cannot open store {}", m_root.string()))) {
+    std::error_code ec;
     fs::create_directories(m_root, ec);
     if (ec) throw errno_error(ec.value(), fmt::format("cannot create store {}", m_root.string()));
   }
@@ -198,7 +221,7 @@ DataLake& LocalStore::lake() {
 }
 
 std::vector<Workflow> LocalStore::create_workflows(const std::vector<WorkflowDraft>& drafts,
-                                                   const BeforeCommit& before_commit) {
+                                                   const BeforeCommit<std::vector<Workflow>>& before_commit) {
   auto& d = writer();
   sqlite::Transaction tx(d);
   std::vector<Workflow> created;
@@ -238,18 +261,21 @@ std::vector<Workflow> LocalStore::list_workflows(const ListQuery& q) {
   return out;
 }
 
-Workflow LocalStore::update_workflow(WorkflowId id, const WorkflowUpdate& update) {
+Workflow LocalStore::update_workflow(WorkflowId id, const WorkflowUpdate& update,
+                                     const BeforeCommit<Workflow>& before_commit) {
   if (!reader()) throw Error(ErrorKind::not_found, not_found_message(id));
   auto& d = writer();
   sqlite::Transaction tx(d);
   auto current = select_by_id(d, id);
   if (!current) throw Error(ErrorKind::not_found, not_found_message(id));
   write_update(d, *current, update);
+  if (before_commit) before_commit(*current);
   tx.commit();
   return *current;
 }
 
-std::vector<WorkflowId> LocalStore::delete_workflows(const std::vector<WorkflowId>& ids, bool ignore_not_found) {
+std::vector<WorkflowId> LocalStore::delete_workflows(const std::vector<WorkflowId>& ids, bool ignore_not_found,
+                                                     const BeforeCommit<std::vector<WorkflowId>>& before_commit) {
   if (!reader()) {
     if (ignore_not_found || ids.empty()) return {};
     throw Error(ErrorKind::not_found, not_found_message(ids.front()));
@@ -267,11 +293,13 @@ std::vector<WorkflowId> LocalStore::delete_workflows(const std::vector<WorkflowI
       throw Error(ErrorKind::not_found, not_found_message(id), "nothing was deleted");
     }
   }
+  if (before_commit) before_commit(deleted);
   tx.commit();
   return deleted;
 }
 
-std::vector<ApplyOutcome> LocalStore::apply_workflows(const std::vector<WorkflowDraft>& drafts) {
+std::vector<ApplyOutcome> LocalStore::apply_workflows(const std::vector<WorkflowDraft>& drafts,
+                                                      const BeforeCommit<std::vector<ApplyOutcome>>& before_commit) {
   check_unique_keys(drafts);
   auto& d = writer();
   sqlite::Transaction tx(d);
@@ -301,6 +329,7 @@ std::vector<ApplyOutcome> LocalStore::apply_workflows(const std::vector<Workflow
     write_update(d, current, WorkflowUpdate{draft.fields, draft.definition});
     out.push_back({ApplyAction::configured, current});
   }
+  if (before_commit) before_commit(out);
   tx.commit();
   return out;
 }

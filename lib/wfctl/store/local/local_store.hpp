@@ -22,12 +22,15 @@ class LocalStore final : public Store {
   ~LocalStore() override;
 
   std::vector<Workflow> create_workflows(const std::vector<WorkflowDraft>& drafts,
-                                         const BeforeCommit& before_commit = {}) override;
+                                         const BeforeCommit<std::vector<Workflow>>& before_commit = {}) override;
   std::optional<Workflow> find_workflow(WorkflowId id) override;
   std::vector<Workflow> list_workflows(const ListQuery& query) override;
-  Workflow update_workflow(WorkflowId id, const WorkflowUpdate& update) override;
-  std::vector<WorkflowId> delete_workflows(const std::vector<WorkflowId>& ids, bool ignore_not_found) override;
-  std::vector<ApplyOutcome> apply_workflows(const std::vector<WorkflowDraft>& drafts) override;
+  Workflow update_workflow(WorkflowId id, const WorkflowUpdate& update,
+                           const BeforeCommit<Workflow>& before_commit = {}) override;
+  std::vector<WorkflowId> delete_workflows(const std::vector<WorkflowId>& ids, bool ignore_not_found,
+                                           const BeforeCommit<std::vector<WorkflowId>>& before_commit = {}) override;
+  std::vector<ApplyOutcome> apply_workflows(const std::vector<WorkflowDraft>& drafts,
+                                            const BeforeCommit<std::vector<ApplyOutcome>>& before_commit = {}) override;
 
   ResultFile put_result(RecordId record, const std::string& name, const ByteSource& source,
                         const PutOptions& opts) override;
@@ -35,7 +38,8 @@ class LocalStore final : public Store {
   std::optional<ResultFile> find_result(RecordId record, const std::string& name) override;
   ResultFile read_result(RecordId record, const std::string& name, const ByteSink& sink) override;
   std::vector<ResultFile> delete_results(RecordId record, const std::optional<std::string>& name,
-                                         bool ignore_not_found) override;
+                                         bool ignore_not_found,
+                                         const BeforeCommit<std::vector<ResultFile>>& before_commit = {}) override;
   std::optional<std::string> local_result_path(RecordId record, const std::string& name) override;
 
   std::string describe() const override;

@@ -98,6 +98,7 @@ ResultFile LocalStore::put_result(RecordId record, const std::string& name, cons
   ResultFile file{record, name, staged.size(), staged.sha256(), now_iso_utc()};
   Publication published = lake().publish(staged, record, name, opts.force);
   upsert_row(d, file, published.file());
+  if (opts.before_commit) opts.before_commit(file);
   tx.commit();
   published.commit();
   return file;
@@ -153,7 +154,8 @@ ResultFile LocalStore::read_result(RecordId record, const std::string& name, con
 }
 
 std::vector<ResultFile> LocalStore::delete_results(RecordId record, const std::optional<std::string>& name,
-                                               bool ignore_not_found) {
+                                               bool ignore_not_found,
+                                               const BeforeCommit<std::vector<ResultFile>>& before_commit) {
   DataLake::check_record(record);
   if (name) DataLake::check_name(*name);
   const auto what = [&] {
@@ -192,6 +194,7 @@ std::vector<ResultFile> LocalStore::delete_results(RecordId record, const std::o
   }
   // Files out of sight first, then the rows: a failed commit puts the files back.
   Removal removal = lake().remove_files(record, names);
+  if (before_commit) before_commit(removed);
   tx.commit();
   removal.commit();
   return removed;
