@@ -7,7 +7,7 @@ Each function returns the bytes of one file. The small ones are also kept next t
   deep_nesting(levels, ...)     sequences nested `levels` deep (6 000 levels: 216 KB)
   many_items(count)             one sequence of `count` items (300 000 items: 20 MB)
   un_uids()                     SOP/Study/Series Instance UIDs and Patient Name encoded as UN
-  short_pixels()                512x512 16-bit image with 2 bytes of pixel data
+  short_pixels(bits)            512x512 image with 2 bytes of pixel data
   undefined_length_native()     native pixel data encoded with undefined length (fragments)
   few_fragments()               JPEG Baseline, 3 frames, 1 fragment
   huge_dimensions()             Rows = Columns = 65535, 64 bits allocated, 2^31-1 frames
@@ -142,10 +142,11 @@ def image_attributes(enc, rows, columns, bits=16, samples=1, frames=None, photom
             + enc.us(0x0028, 0x0101, bits) + enc.us(0x0028, 0x0102, bits - 1) + enc.us(0x0028, 0x0103, 0))
 
 
-def short_pixels():
-    """512x512, 16 bits allocated, and 2 bytes of pixel data instead of 524 288."""
+def short_pixels(bits=16):
+    """512x512 and 2 bytes of pixel data (16 bits allocated: instead of 524 288)."""
     enc = Encoding()
-    return part10(identity(enc) + image_attributes(enc, 512, 512) + enc.element(0x7FE0, 0x0010, "OW", b"\1\2"))
+    vr = "OB" if bits <= 8 else "OW"
+    return part10(identity(enc) + image_attributes(enc, 512, 512, bits=bits) + enc.element(0x7FE0, 0x0010, vr, b"\1\2"))
 
 
 def undefined_length_native():
@@ -180,6 +181,7 @@ SMALL = {
     "deep_nesting_128.dcm": lambda: deep_nesting(128),
     "un_uids.dcm": un_uids,
     "short_pixels.dcm": short_pixels,
+    "short_pixels_1bit.dcm": lambda: short_pixels(1),
     "undefined_length_native.dcm": undefined_length_native,
     "few_fragments.dcm": few_fragments,
     "huge_dimensions.dcm": huge_dimensions,
