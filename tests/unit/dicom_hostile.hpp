@@ -17,18 +17,22 @@ struct Encoding {
   bool big_endian = false;
 
   std::string u16(std::uint16_t v) const {
-    return big_endian ? std::string{char(v >> 8), char(v & 0xFF)} : std::string{char(v & 0xFF), char(v >> 8)};
+    return big_endian ? std::string{char(v >> 8), char(v & 0xFF)}
+                      : std::string{char(v & 0xFF), char(v >> 8)};
   }
   std::string u32(std::uint32_t v) const {
     return big_endian ? u16(std::uint16_t(v >> 16)) + u16(std::uint16_t(v & 0xFFFF))
                       : u16(std::uint16_t(v & 0xFFFF)) + u16(std::uint16_t(v >> 16));
   }
-  std::string tag(std::uint16_t group, std::uint16_t element) const { return u16(group) + u16(element); }
+  std::string tag(std::uint16_t group, std::uint16_t element) const {
+    return u16(group) + u16(element);
+  }
 
   /// One element; `undefined` writes an undefined length (the value is then the contents).
   std::string element(std::uint16_t group, std::uint16_t number, const std::string& vr,
                       std::string value = {}, bool undefined = false) const {
-    if (!undefined && value.size() % 2 == 1) value.push_back(vr == "UI" || vr == "OB" || vr == "UN" ? '\0' : ' ');
+    if (!undefined && value.size() % 2 == 1)
+      value.push_back(vr == "UI" || vr == "OB" || vr == "UN" ? '\0' : ' ');
     const std::uint32_t length = undefined ? 0xFFFFFFFFu : static_cast<std::uint32_t>(value.size());
     const std::string head = tag(group, number);
     if (!explicit_vr) return head + u32(length) + value;
@@ -40,8 +44,8 @@ struct Encoding {
     return head + vr + u16(static_cast<std::uint16_t>(length)) + value;
   }
   std::string item(const std::string& content, bool undefined) const {
-    return tag(0xFFFE, 0xE000) + u32(undefined ? 0xFFFFFFFFu : std::uint32_t(content.size())) + content +
-           (undefined ? tag(0xFFFE, 0xE00D) + u32(0) : std::string());
+    return tag(0xFFFE, 0xE000) + u32(undefined ? 0xFFFFFFFFu : std::uint32_t(content.size())) +
+           content + (undefined ? tag(0xFFFE, 0xE00D) + u32(0) : std::string());
   }
   std::string sequence_end() const { return tag(0xFFFE, 0xE0DD) + u32(0); }
 };
@@ -54,29 +58,33 @@ inline std::string part10(const std::string& dataset, const std::string& transfe
                            le.element(0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.4") +
                            le.element(0x0002, 0x0003, "UI", sop_instance) +
                            le.element(0x0002, 0x0010, "UI", transfer_syntax);
-  return std::string(128, '\0') + "DICM" + le.element(0x0002, 0x0000, "UL", le.u32(std::uint32_t(meta.size()))) +
-         meta + dataset;
+  return std::string(128, '\0') + "DICM" +
+         le.element(0x0002, 0x0000, "UL", le.u32(std::uint32_t(meta.size()))) + meta + dataset;
 }
 
 inline std::string identity(const Encoding& enc) {
-  return enc.element(0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.4") + enc.element(0x0008, 0x0018, "UI", "1.2.3.4") +
-         enc.element(0x0008, 0x0060, "CS", "MR") + enc.element(0x0010, 0x0010, "PN", "Hostile^Test") +
-         enc.element(0x0010, 0x0020, "LO", "HOSTILE1") + enc.element(0x0020, 0x000D, "UI", "1.2.3") +
-         enc.element(0x0020, 0x000E, "UI", "1.2.3.1");
+  return enc.element(0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.4") +
+         enc.element(0x0008, 0x0018, "UI", "1.2.3.4") + enc.element(0x0008, 0x0060, "CS", "MR") +
+         enc.element(0x0010, 0x0010, "PN", "Hostile^Test") +
+         enc.element(0x0010, 0x0020, "LO", "HOSTILE1") +
+         enc.element(0x0020, 0x000D, "UI", "1.2.3") + enc.element(0x0020, 0x000E, "UI", "1.2.3.1");
 }
 
 /// ContentSequence items holding the next ContentSequence, `levels` deep, in one of explicit
 /// little endian ("1.2.840.10008.1.2.1"), implicit ("1.2.840.10008.1.2") or explicit big
 /// endian ("1.2.840.10008.1.2.2"), with undefined or defined lengths.
 inline std::string deep_nesting(unsigned levels, const std::string& transfer_syntax, bool defined) {
-  const Encoding enc{transfer_syntax != "1.2.840.10008.1.2", transfer_syntax == "1.2.840.10008.1.2.2"};
+  const Encoding enc{transfer_syntax != "1.2.840.10008.1.2",
+                     transfer_syntax == "1.2.840.10008.1.2.2"};
   std::string body = enc.element(0x0040, 0xA040, "CS", "TEXT");
   if (defined) {
-    for (unsigned i = 0; i < levels; ++i) body = enc.element(0x0040, 0xA730, "SQ", enc.item(body, false));
+    for (unsigned i = 0; i < levels; ++i)
+      body = enc.element(0x0040, 0xA730, "SQ", enc.item(body, false));
   } else {
     std::string open, close;
     for (unsigned i = 0; i < levels; ++i) {
-      open += enc.element(0x0040, 0xA730, "SQ", {}, true) + enc.tag(0xFFFE, 0xE000) + enc.u32(0xFFFFFFFFu);
+      open += enc.element(0x0040, 0xA730, "SQ", {}, true) + enc.tag(0xFFFE, 0xE000) +
+              enc.u32(0xFFFFFFFFu);
       close += enc.tag(0xFFFE, 0xE00D) + enc.u32(0) + enc.sequence_end();
     }
     body = open + body + close;

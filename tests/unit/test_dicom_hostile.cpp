@@ -55,7 +55,8 @@ std::string deflated(const std::string& file) {
 
 }  // namespace
 
-TEST_CASE("files nested deeper than the limit are refused by every entry point", "[dicom][hostile]") {
+TEST_CASE("files nested deeper than the limit are refused by every entry point",
+          "[dicom][hostile]") {
   STATIC_REQUIRE(dicom::k_max_sequence_depth == 128);
   TempDir dir;
   struct Case {
@@ -79,24 +80,33 @@ TEST_CASE("files nested deeper than the limit are refused by every entry point",
     const std::string path = (dir / c.name).string();
     INFO(path);
     const std::string refused = path + ": sequences nested more than 128 levels deep";
-    CHECK_THAT(error_of(ErrorKind::invalid_input, [&] { dicom::validate(path); }), Catch::StartsWith(refused));
-    CHECK_THAT(error_of(ErrorKind::invalid_input, [&] { dicom::read_summary(path); }), Catch::StartsWith(refused));
-    CHECK_THAT(error_of(ErrorKind::invalid_input, [&] { dicom::to_dicom_json(path); }), Catch::StartsWith(refused));
+    CHECK_THAT(error_of(ErrorKind::invalid_input, [&] { dicom::validate(path); }),
+               Catch::StartsWith(refused));
+    CHECK_THAT(error_of(ErrorKind::invalid_input, [&] { dicom::read_summary(path); }),
+               Catch::StartsWith(refused));
+    CHECK_THAT(error_of(ErrorKind::invalid_input, [&] { dicom::to_dicom_json(path); }),
+               Catch::StartsWith(refused));
     CHECK_THAT(error_of(ErrorKind::invalid_input, [&] { dicom::render_png_bytes(path, {}); }),
                Catch::StartsWith(refused));
-    CHECK_THAT(error_of(ErrorKind::invalid_input, [&] { dicom::render_png(path, (dir / "x.png").string(), {}); }),
+    CHECK_THAT(error_of(ErrorKind::invalid_input,
+                        [&] { dicom::render_png(path, (dir / "x.png").string(), {}); }),
                Catch::StartsWith(refused));
     for (const bool anonymize : {false, true}) {
-      CHECK_THAT(error_of(ErrorKind::invalid_input,
-                          [&] { dicom::export_tree({{path, "record 7"}}, (dir / "export").string(), anonymize); }),
-                 Catch::StartsWith("record 7: sequences nested more than 128 levels deep"));
+      CHECK_THAT(
+          error_of(ErrorKind::invalid_input,
+                   [&] {
+                     dicom::export_tree({{path, "record 7"}}, (dir / "export").string(), anonymize);
+                   }),
+          Catch::StartsWith("record 7: sequences nested more than 128 levels deep"));
     }
   }
-  CHECK(files_below(dir.path()).size() == std::size(cases));  // no picture, no export, no temporary file
+  CHECK(files_below(dir.path()).size() ==
+        std::size(cases));  // no picture, no export, no temporary file
   CHECK_FALSE(std::filesystem::exists(dir / "export"));
 }
 
-TEST_CASE("128 levels of sequences are read, converted and anonymized; 129 are not", "[dicom][hostile]") {
+TEST_CASE("128 levels of sequences are read, converted and anonymized; 129 are not",
+          "[dicom][hostile]") {
   TempDir dir;
   for (const bool defined : {false, true}) {
     INFO(defined);
@@ -148,8 +158,8 @@ TEST_CASE("UN attributes are read and anonymized by their tag", "[dicom][hostile
   CHECK_THAT(out.study_instance_uid, Catch::StartsWith("2.25."));
   CHECK_THAT(out.series_instance_uid, Catch::StartsWith("2.25."));
   CHECK_THAT(out.patient_name, Catch::StartsWith("ANON-"));
-  CHECK(path == (dir / "export" / out.patient_id / out.study_instance_uid / out.series_instance_uid /
-                 (out.sop_instance_uid + ".dcm"))
+  CHECK(path == (dir / "export" / out.patient_id / out.study_instance_uid /
+                 out.series_instance_uid / (out.sop_instance_uid + ".dcm"))
                     .string());
   const wfctl::Json j = dicom::to_dicom_json(path);
   CHECK(j["00080018"]["vr"] == "UI");
@@ -162,7 +172,8 @@ TEST_CASE("UN attributes are read and anonymized by their tag", "[dicom][hostile
   const wfctl::Json referenced = j["00081115"]["Value"][0];
   CHECK(referenced["0020000E"]["Value"][0] == out.series_instance_uid);
   CHECK_THAT(referenced["00081155"]["Value"][0].get<std::string>(), Catch::StartsWith("2.25."));
-  CHECK_THAT(j["00081140"]["Value"][0]["00081155"]["Value"][0].get<std::string>(), Catch::StartsWith("2.25."));
+  CHECK_THAT(j["00081140"]["Value"][0]["00081155"]["Value"][0].get<std::string>(),
+             Catch::StartsWith("2.25."));
 }
 
 TEST_CASE("anonymizing 300 000 sequence items replaces every UID in them", "[dicom][hostile]") {
@@ -176,23 +187,30 @@ TEST_CASE("anonymizing 300 000 sequence items replaces every UID in them", "[dic
   CHECK(bytes.find("1.2.3.4.5.") == std::string::npos);
   const wfctl::Json j = dicom::to_dicom_json(written[0].path);
   REQUIRE(j["00081140"]["Value"].size() == 300000);
-  CHECK(j["00081140"]["Value"][0]["00081155"]["Value"][0] != j["00081140"]["Value"][299999]["00081155"]["Value"][0]);
+  CHECK(j["00081140"]["Value"][0]["00081155"]["Value"][0] !=
+        j["00081140"]["Value"][299999]["00081155"]["Value"][0]);
 }
 
-TEST_CASE("pixel data that does not match its attributes is refused before rendering", "[dicom][hostile]") {
+TEST_CASE("pixel data that does not match its attributes is refused before rendering",
+          "[dicom][hostile]") {
   struct Case {
     const char* file;
     const char* why;
   };
   const Case cases[] = {
       {"short_pixels.dcm",
-       "invalid pixel data: 512 rows x 512 columns x 1 sample x 16 bits x 1 frame need 524288 bytes, the pixel "
+       "invalid pixel data: 512 rows x 512 columns x 1 sample x 16 bits x 1 frame need 524288 "
+       "bytes, the pixel "
        "data has 2"},
       // DCMTK rendered this one from uninitialised memory.
-      {"short_pixels_1bit.dcm", "512 rows x 512 columns x 1 sample x 1 bits x 1 frame need 32768 bytes"},
-      {"huge_dimensions.dcm", "65535 rows x 65535 columns x 1 sample x 16 bits x 2147483647 frames need"},
-      {"few_fragments.dcm", "invalid pixel data: 3 frames but 1 fragment of encapsulated pixel data"},
-      {"undefined_length_native.dcm", "invalid pixel data: encapsulated (fragments of undefined length) although"},
+      {"short_pixels_1bit.dcm",
+       "512 rows x 512 columns x 1 sample x 1 bits x 1 frame need 32768 bytes"},
+      {"huge_dimensions.dcm",
+       "65535 rows x 65535 columns x 1 sample x 16 bits x 2147483647 frames need"},
+      {"few_fragments.dcm",
+       "invalid pixel data: 3 frames but 1 fragment of encapsulated pixel data"},
+      {"undefined_length_native.dcm",
+       "invalid pixel data: encapsulated (fragments of undefined length) although"},
   };
   TempDir dir;
   for (const Case& c : cases) {
@@ -200,17 +218,21 @@ TEST_CASE("pixel data that does not match its attributes is refused before rende
     INFO(path);
     CHECK_THAT(error_of(ErrorKind::invalid_input, [&] { dicom::render_png_bytes(path, {}); }),
                Catch::StartsWith(path + ": ") && Catch::Contains(c.why));
-    error_of(ErrorKind::invalid_input, [&] { dicom::render_png(path, (dir / "x.png").string(), {}); });
+    error_of(ErrorKind::invalid_input,
+             [&] { dicom::render_png(path, (dir / "x.png").string(), {}); });
   }
   CHECK(files_below(dir.path()).empty());
 }
 
-TEST_CASE("pixel data in fragments under a native transfer syntax cannot be re-encoded", "[dicom][hostile]") {
+TEST_CASE("pixel data in fragments under a native transfer syntax cannot be re-encoded",
+          "[dicom][hostile]") {
   // `export --anonymize` said "internal error" (exit 1) here, depending on a leftover errno.
   TempDir dir;
   const std::string path = kept("undefined_length_native.dcm");
   CHECK_THAT(error_of(ErrorKind::invalid_input,
-                      [&] { dicom::export_tree({{path, "record 3"}}, (dir / "export").string(), true); }),
+                      [&] {
+                        dicom::export_tree({{path, "record 3"}}, (dir / "export").string(), true);
+                      }),
              Catch::StartsWith("record 3: cannot be re-encoded: its pixel data is in fragments"));
   CHECK_FALSE(std::filesystem::exists(dir / "export"));
   // Copied as it is, it needs no re-encoding.

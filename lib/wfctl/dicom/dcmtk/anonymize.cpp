@@ -4,11 +4,6 @@
 // compared line by line with the standard.
 #include "anonymize.hpp"
 
-#include <wfctl/dicom/dicom.hpp>
-
-#include "dcmtk_support.hpp"
-#include "prescan.hpp"
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcelem.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
@@ -23,7 +18,11 @@
 #include <memory>
 #include <random>
 #include <string_view>
+#include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
+
+#include "dcmtk_support.hpp"
+#include "prescan.hpp"
 
 namespace wfctl::dicom::detail {
 
@@ -365,8 +364,9 @@ static_assert(sorted_by_tag(), "k_profile is searched by bisection: keep it in t
 
 const Rule* find_rule(const DcmTagKey& tag) {
   const std::uint32_t key = key_of(tag.getGroup(), tag.getElement());
-  const Rule* it = std::lower_bound(std::begin(k_profile), std::end(k_profile), key,
-                                    [](const Rule& r, std::uint32_t k) { return key_of(r.group, r.element) < k; });
+  const Rule* it = std::lower_bound(
+      std::begin(k_profile), std::end(k_profile), key,
+      [](const Rule& r, std::uint32_t k) { return key_of(r.group, r.element) < k; });
   return it != std::end(k_profile) && key_of(it->group, it->element) == key ? it : nullptr;
 }
 
@@ -549,8 +549,7 @@ void Anonymizer::process(DcmItem& item, unsigned depth) {
   }
 }
 
-std::unique_ptr<DcmElement> Anonymizer::clean(std::unique_ptr<DcmElement> element,
-                                              unsigned depth) {
+std::unique_ptr<DcmElement> Anonymizer::clean(std::unique_ptr<DcmElement> element, unsigned depth) {
   const DcmTagKey tag = element->getTag();
   if (tag.getGroup() % 2 == 1 || in_removed_repeating_group(tag)) return nullptr;
   const Rule* rule = find_rule(tag);
@@ -654,7 +653,8 @@ std::unique_ptr<DcmElement> Anonymizer::parse_un_sequence(DcmElement& element, u
     bytes.push_back(static_cast<char>(v & 0xFF));
     bytes.push_back(static_cast<char>(v >> 8));
   }
-  for (int shift = 0; shift < 32; shift += 8) bytes.push_back(static_cast<char>((length >> shift) & 0xFF));
+  for (int shift = 0; shift < 32; shift += 8)
+    bytes.push_back(static_cast<char>((length >> shift) & 0xFF));
   bytes.append(reinterpret_cast<const char*>(data), length);
   GuardedBufferStream in;
   in.setBuffer(bytes.data(), static_cast<offile_off_t>(bytes.size()));

@@ -1,7 +1,5 @@
 #include "dcmtk_support.hpp"
 
-#include "prescan.hpp"
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcistrmf.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
@@ -21,6 +19,8 @@
 #include <cstring>
 #include <fstream>
 #include <wfctl/error.hpp>
+
+#include "prescan.hpp"
 
 namespace wfctl::dicom::detail {
 
@@ -238,7 +238,9 @@ bool fragments_in_native(DcmDataset& ds, E_TransferSyntax xfer) {
     return false;
   }
   DcmPixelSequence* fragments = nullptr;
-  return static_cast<DcmPixelData*>(element)->getEncapsulatedRepresentation(xfer, nullptr, fragments).good() &&
+  return static_cast<DcmPixelData*>(element)
+             ->getEncapsulatedRepresentation(xfer, nullptr, fragments)
+             .good() &&
          fragments != nullptr;
 }
 

@@ -114,10 +114,13 @@ detail::Loaded prepare(const ExportSource& source, const std::string& label,
   detail::Loaded loaded = detail::load_file(source.path, label);
   // Re-encoding (de-identified, or a bare data set given a meta header) needs pixel data DCMTK
   // can write; found here, in the first pass, the export stops before it writes anything.
-  if ((anonymizer || !loaded.part10) && detail::fragments_in_native(loaded.dataset(), loaded.original_xfer())) {
-    throw Error(ErrorKind::invalid_input,
-                label + ": cannot be re-encoded: its pixel data is in fragments although its transfer syntax " +
-                    detail::xfer_description(loaded.original_xfer()) + " is native");
+  if ((anonymizer || !loaded.part10) &&
+      detail::fragments_in_native(loaded.dataset(), loaded.original_xfer())) {
+    throw Error(
+        ErrorKind::invalid_input,
+        label +
+            ": cannot be re-encoded: its pixel data is in fragments although its transfer syntax " +
+            detail::xfer_description(loaded.original_xfer()) + " is native");
   }
   if (anonymizer) anonymizer->apply(loaded.dataset(), label);
   return loaded;
@@ -145,7 +148,8 @@ void write_temp(const ExportSource& source, const std::string& label, detail::Lo
     // A failed write of the file (full disk, I/O error) leaves its errno; anything else DCMTK
     // refuses is the content's, whatever errno an earlier call left behind.
     static constexpr int k_write_errors[] = {ENOSPC, EDQUOT, EIO, EFBIG, EROFS, EACCES, EPERM};
-    if (std::find(std::begin(k_write_errors), std::end(k_write_errors), err) != std::end(k_write_errors)) {
+    if (std::find(std::begin(k_write_errors), std::end(k_write_errors), err) !=
+        std::end(k_write_errors)) {
       throw errno_error(err, label + ": cannot write " + target.string());
     }
     throw Error(ErrorKind::invalid_input, label + ": cannot write " + target.string() + ": " + cond.text());

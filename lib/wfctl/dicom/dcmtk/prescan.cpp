@@ -17,8 +17,8 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <cctype>
 #include <array>
+#include <cctype>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -103,7 +103,8 @@ class Reader {
   /// The position in the stream: bytes consumed so far.
   std::uint64_t pos() const { return m_base + m_at; }
 
-  /// The next `n` (at most 16) bytes without consuming them; nullptr when the stream ends first.
+  /// The next `n` bytes (at most the buffer, 64 KiB) without consuming them; nullptr when the
+  /// stream ends first.
   const std::uint8_t* peek(std::size_t n) {
     if (m_len - m_at >= n) return m_buffer.data() + m_at;
     std::memmove(m_buffer.data(), m_buffer.data() + m_at, m_len - m_at);
@@ -158,8 +159,10 @@ std::uint16_t u16(const std::uint8_t* p, bool big) {
 }
 
 std::uint32_t u32(const std::uint8_t* p, bool big) {
-  return big ? std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3]
-             : std::uint32_t(p[3]) << 24 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[1]) << 8 | p[0];
+  return big ? std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 |
+                   p[3]
+             : std::uint32_t(p[3]) << 24 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[1]) << 8 |
+                   p[0];
 }
 
 // What DcmVR makes of two VR bytes, looked up once per distinct pair in a scan.
@@ -190,7 +193,9 @@ bool extended_length(DcmEVR evr) {
   return evr >= 0 && evr < 256 && table[evr];
 }
 
-bool is_unknown_vr(DcmEVR evr) { return evr == EVR_UN || evr == EVR_UNKNOWN || evr == EVR_UNKNOWN2B; }
+bool is_unknown_vr(DcmEVR evr) {
+  return evr == EVR_UN || evr == EVR_UNKNOWN || evr == EVR_UNKNOWN2B;
+}
 
 // The VRs for which DCMTK reads Pixel Data of undefined length as encapsulated fragments.
 bool pixel_data_vr(DcmEVR evr) {
@@ -258,9 +263,12 @@ class Scanner {
       return true;
     }
     switch (frame.kind) {
-      case Kind::elements: return element(frame);
-      case Kind::items: return item(frame, false);
-      case Kind::fragments: return item(frame, true);
+      case Kind::elements:
+        return element(frame);
+      case Kind::items:
+        return item(frame, false);
+      case Kind::fragments:
+        return item(frame, true);
     }
     return false;
   }
@@ -272,8 +280,8 @@ class Scanner {
     const std::uint16_t element = u16(head + 2, frame.syntax.big_endian);
     const std::uint32_t length = u32(head + 4, frame.syntax.big_endian);
     m_reader.advance(8);
-    if (group != 0xFFFE) return false;                  // DCMTK: not an item, an error
-    if (element == 0xE0DD) return pop(), true;          // sequence delimiter
+    if (group != 0xFFFE) return false;          // DCMTK: not an item, an error
+    if (element == 0xE0DD) return pop(), true;  // sequence delimiter
     if (element != 0xE000) return false;
     if (fragments) return length != k_undefined32 && m_reader.skip(length);
     push(Kind::elements, frame.syntax, length, false);  // items do not add a level
@@ -341,7 +349,8 @@ class Scanner {
       return false;  // DCMTK refuses other values of undefined length
     }
     if (m_capture && m_stack.size() == 1) return capture(group, number, length);
-    if ((group & 1) != 0 && number >= 0x0010 && number <= 0x00FF) return creator(group, number, length);
+    if ((group & 1) != 0 && number >= 0x0010 && number <= 0x00FF)
+      return creator(group, number, length);
     return m_reader.skip(length);
   }
 
@@ -487,7 +496,8 @@ bool below(std::uintptr_t floor) {
 }
 
 OFCondition stack_exhausted() {
-  return makeOFCondition(OFM_dcmdata, 0xFF01, OF_error, "Sequences nested too deeply to read safely");
+  return makeOFCondition(OFM_dcmdata, 0xFF01, OF_error,
+                         "Sequences nested too deeply to read safely");
 }
 
 }  // namespace
@@ -522,7 +532,8 @@ void check_nesting(const std::string& path, const std::string& label) {
   }
   // Deflated: the data set is read through DCMTK's own inflater, from where it starts.
   DcmInputFileStream inflated{OFFilename(path.c_str()), static_cast<offile_off_t>(dataset_start)};
-  if (inflated.status().bad() || inflated.installCompressionFilter(xfer.getStreamCompression()).bad()) {
+  if (inflated.status().bad() ||
+      inflated.installCompressionFilter(xfer.getStreamCompression()).bad()) {
     return;
   }
   StreamSource inflated_source(inflated);

@@ -5,18 +5,17 @@
 #include <dcmtk/dcmimage/diregist.h>  // links in colour image support; without it RGB fails
 #include <dcmtk/dcmimgle/dcmimage.h>
 // dipipng.h relies on declarations from dcmimage.h, so it has to come after it.
-#include <dcmtk/dcmimage/dipipng.h>
-
 #include <dcmtk/dcmdata/dcpixel.h>
 #include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmimage/dipipng.h>
 
 #include <cmath>
 #include <cstdint>
-#include <optional>
-#include <string_view>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
 
@@ -58,11 +57,13 @@ struct Geometry {
 // Absent sizing attributes are left for DicomImage to report ("Missing attribute").
 std::optional<Geometry> geometry(DcmDataset& ds, const std::string& path) {
   Uint16 rows = 0, columns = 0, samples = 1, bits = 0;
-  if (ds.findAndGetUint16(DCM_Rows, rows).bad() || ds.findAndGetUint16(DCM_Columns, columns).bad() ||
+  if (ds.findAndGetUint16(DCM_Rows, rows).bad() ||
+      ds.findAndGetUint16(DCM_Columns, columns).bad() ||
       ds.findAndGetUint16(DCM_BitsAllocated, bits).bad()) {
     return std::nullopt;
   }
-  if (ds.tagExists(DCM_SamplesPerPixel) && ds.findAndGetUint16(DCM_SamplesPerPixel, samples).bad()) {
+  if (ds.tagExists(DCM_SamplesPerPixel) &&
+      ds.findAndGetUint16(DCM_SamplesPerPixel, samples).bad()) {
     return std::nullopt;
   }
   if (rows == 0 || columns == 0) {
@@ -73,14 +74,16 @@ std::optional<Geometry> geometry(DcmDataset& ds, const std::string& path) {
     throw bad_pixels(path, "Samples per Pixel is " + std::to_string(samples) + ", not 1 to 4");
   }
   if (bits != 1 && (bits == 0 || bits % 8 != 0 || bits > 64)) {
-    throw bad_pixels(path, "Bits Allocated is " + std::to_string(bits) + ", not 1 or a multiple of 8 up to 64");
+    throw bad_pixels(
+        path, "Bits Allocated is " + std::to_string(bits) + ", not 1 or a multiple of 8 up to 64");
   }
   const long frames = detail::get_long(ds, DCM_NumberOfFrames, 1);
   if (frames < 1 || frames > 0x7FFFFFFFL) {
     throw bad_pixels(path, "Number of Frames is " + std::to_string(frames) + ", not 1 or more");
   }
   const std::string photometric = detail::get_string(ds, DCM_PhotometricInterpretation);
-  const bool chroma_422 = samples == 3 && photometric.starts_with("YBR_") && photometric.ends_with("_422");
+  const bool chroma_422 =
+      samples == 3 && photometric.starts_with("YBR_") && photometric.ends_with("_422");
   return Geometry{rows, columns, samples, bits, static_cast<std::uint64_t>(frames), chroma_422};
 }
 
@@ -107,18 +110,22 @@ void check_native(DcmDataset& ds, const Geometry& g, const std::string& path) {
 
 // Encapsulated pixel data needs a fragment for every frame (PS3.5 A.4; video syntaxes, whose
 // frames share one stream, are not decoded at all).
-void check_fragments(DcmDataset& ds, E_TransferSyntax xfer, const Geometry& g, const std::string& path) {
+void check_fragments(DcmDataset& ds, E_TransferSyntax xfer, const Geometry& g,
+                     const std::string& path) {
   DcmElement* element = nullptr;
   if (ds.findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) return;
   DcmPixelSequence* fragments = nullptr;
   auto* pixel_data = static_cast<DcmPixelData*>(element);
-  if (pixel_data->getEncapsulatedRepresentation(xfer, nullptr, fragments).bad() || fragments == nullptr) {
+  if (pixel_data->getEncapsulatedRepresentation(xfer, nullptr, fragments).bad() ||
+      fragments == nullptr) {
     throw bad_pixels(path, "the transfer syntax is encapsulated but the pixel data is not");
   }
-  const unsigned long count = fragments->card() > 0 ? fragments->card() - 1 : 0;  // after the offset table
+  const unsigned long count =
+      fragments->card() > 0 ? fragments->card() - 1 : 0;  // after the offset table
   if (count < g.frames) {
-    throw bad_pixels(path, frames_text(static_cast<long>(g.frames)) + " but " + std::to_string(count) +
-                               (count == 1 ? " fragment" : " fragments") + " of encapsulated pixel data");
+    throw bad_pixels(path, frames_text(static_cast<long>(g.frames)) + " but " +
+                               std::to_string(count) + (count == 1 ? " fragment" : " fragments") +
+                               " of encapsulated pixel data");
   }
 }
 
@@ -158,8 +165,9 @@ std::string render(const std::string& path, const RenderOptions& options) {
   const E_TransferSyntax original = loaded.original_xfer();
   const std::optional<Geometry> sizes = geometry(ds, path);
   if (detail::fragments_in_native(ds, original)) {
-    throw bad_pixels(path, "encapsulated (fragments of undefined length) although the transfer syntax " +
-                               detail::xfer_description(original) + " is native");
+    throw bad_pixels(path,
+                     "encapsulated (fragments of undefined length) although the transfer syntax " +
+                         detail::xfer_description(original) + " is native");
   }
   if (sizes && DcmXfer(original).isEncapsulated() && !is_video(original)) {
     check_fragments(ds, original, *sizes, path);
@@ -206,8 +214,9 @@ std::string render(const std::string& path, const RenderOptions& options) {
       // DCMTK found different pixel values but maps them all to one grey: the attributes
       // that map values to grey levels (rescale, LUTs, bits stored) contradict the pixels.
       throw Error(ErrorKind::invalid_input,
-                  path + ": cannot render the image: its pixel values differ, but its attributes "
-                         "map them all to one grey level");
+                  path +
+                      ": cannot render the image: its pixel values differ, but its attributes "
+                      "map them all to one grey level");
     }
     image.deleteOutputData();
   }
