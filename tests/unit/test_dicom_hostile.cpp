@@ -238,3 +238,27 @@ TEST_CASE("pixel data in fragments under a native transfer syntax cannot be re-e
   // Copied as it is, it needs no re-encoding.
   CHECK(dicom::export_tree({{path, "record 3"}}, (dir / "export").string(), false).size() == 1);
 }
+
+TEST_CASE("encapsulated pixel data of 200 000 fragments is read in linear time",
+          "[dicom][hostile]") {
+  // Fragments were fetched with getItem(i), a walk from the first one each: quadratic.
+  const hostile::Encoding enc;
+  std::string fragments = enc.item({}, false);  // empty Basic Offset Table
+  for (int i = 0; i < 200000; ++i) fragments += enc.item(std::string("\xFF\x4F", 2), false);
+  const std::string attributes = enc.element(0x0028, 0x0002, "US", enc.u16(1)) +
+                                 enc.element(0x0028, 0x0004, "CS", "MONOCHROME2") +
+                                 enc.element(0x0028, 0x0010, "US", enc.u16(16)) +
+                                 enc.element(0x0028, 0x0011, "US", enc.u16(16)) +
+                                 enc.element(0x0028, 0x0100, "US", enc.u16(8)) +
+                                 enc.element(0x0028, 0x0101, "US", enc.u16(8)) +
+                                 enc.element(0x0028, 0x0102, "US", enc.u16(7)) +
+                                 enc.element(0x0028, 0x0103, "US", enc.u16(0));
+  TempDir dir;
+  const std::string path = (dir / "fragments.dcm").string();
+  write_bytes(path, hostile::part10(
+                        hostile::identity(enc) + attributes +
+                            enc.element(0x7FE0, 0x0010, "OB", fragments + enc.sequence_end(), true),
+                        "1.2.840.10008.1.2.4.90"));
+  CHECK_THAT(error_of(ErrorKind::invalid_input, [&] { dicom::render_png_bytes(path, {}); }),
+             Catch::StartsWith(path + ": ") && Catch::Contains("JPEG 2000"));
+}
