@@ -10,7 +10,8 @@ Each function returns the bytes of one file. The small ones are also kept next t
   short_pixels(bits)            512x512 image with 2 bytes of pixel data
   undefined_length_native()     native pixel data encoded with undefined length (fragments)
   few_fragments()               JPEG Baseline, 3 frames, 1 fragment
-  huge_dimensions()             Rows = Columns = 65535, 64 bits allocated, 2^31-1 frames
+  huge_dimensions()             Rows = Columns = 65535, 2^31-1 frames, 16 bytes of pixels
+  descending(count)             elements in descending tag order (100 000 elements: 1.2 MB)
 """
 import struct
 import sys
@@ -175,6 +176,13 @@ def huge_dimensions():
     return part10(identity(enc) + attrs + enc.element(0x7FE0, 0x0010, "OW", b"\0" * 16))
 
 
+def descending(count=100000):
+    """`count` elements in descending tag order (DCMTK sorts them in: quadratic)."""
+    enc = Encoding()
+    tags = [(g, e) for g in range(0x7FDE, 0x0100, -2) for e in range(0xFF00, 0, -0x1000)][:count]
+    return part10(identity(enc) + b"".join(enc.element(g, e, "LO", "ab") for g, e in tags))
+
+
 # The inputs small enough to keep in the repository, by file name.
 SMALL = {
     "deep_nesting_200.dcm": lambda: deep_nesting(200),
@@ -194,6 +202,7 @@ LARGE = {
     "deep_nesting_6000_defined.dcm": lambda: deep_nesting(6000, defined_length=True),
     "deep_nesting_6000_deflated.dcm": lambda: deep_nesting(6000, DEFLATED),
     "many_items_300000.dcm": many_items,
+    "descending_100000.dcm": descending,
 }
 
 
