@@ -86,7 +86,8 @@ class HostileDicomTest(WfctlTestCase):
                            ("short_pixels_1bit.dcm", "need 32768 bytes, the pixel data has 2"),
                            ("huge_dimensions.dcm", "2147483647 frames need"),
                            ("few_fragments.dcm", "3 frames but 1 fragment"),
-                           ("undefined_length_native.dcm", "encapsulated (fragments of undefined length)")):
+                           ("undefined_length_native.dcm", "encapsulated (fragments of undefined length)"),
+                           ("rescale_nan.dcm", "do not map the stored values to finite numbers")):
             with self.subTest(name):
                 with open(self.kept(name), "rb") as f:
                     self.place(6, f.read())

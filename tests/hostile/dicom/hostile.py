@@ -11,6 +11,7 @@ Each function returns the bytes of one file. The small ones are also kept next t
   undefined_length_native()     native pixel data encoded with undefined length (fragments)
   few_fragments()               JPEG Baseline, 3 frames, 1 fragment
   huge_dimensions()             Rows = Columns = 65535, 2^31-1 frames, 16 bytes of pixels
+  non_finite_rescale(slope)     varying pixels, Rescale Slope NaN or 1e308 (rendered flat)
   descending(count)             elements in descending tag order (100 000 elements: 1.2 MB)
 """
 import struct
@@ -169,6 +170,14 @@ def few_fragments():
     return part10(ds, JPEG_BASELINE, sop_class=SC_STORAGE)
 
 
+def non_finite_rescale(slope="nan"):
+    """16x16 varying pixels whose Rescale Slope maps them to NaN: they rendered as flat black."""
+    enc = Encoding()
+    pixels = b"".join(struct.pack("<H", (i * 37) % 1000) for i in range(256))
+    return part10(identity(enc) + image_attributes(enc, 16, 16) + enc.element(0x0028, 0x1052, "DS", "0")
+                  + enc.element(0x0028, 0x1053, "DS", slope) + enc.element(0x7FE0, 0x0010, "OW", pixels))
+
+
 def huge_dimensions():
     """Rows x Columns x Bits x Frames far beyond any memory (and 64 bits), and 16 bytes of pixels."""
     enc = Encoding()
@@ -193,6 +202,8 @@ SMALL = {
     "undefined_length_native.dcm": undefined_length_native,
     "few_fragments.dcm": few_fragments,
     "huge_dimensions.dcm": huge_dimensions,
+    "rescale_nan.dcm": non_finite_rescale,
+    "rescale_1e308.dcm": lambda: non_finite_rescale("1e308"),
 }
 
 LARGE = {

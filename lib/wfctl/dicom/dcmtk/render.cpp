@@ -55,6 +55,26 @@ struct Geometry {
 };
 
 // Absent sizing attributes are left for DicomImage to report ("Missing attribute").
+// The modality transform (PS3.3 C.11.1) must map every stored value to a finite number: a
+// slope or intercept that is not (NaN, infinity, 1e308 times a 16-bit value) renders as one
+// flat grey, which would pass for a picture.
+void check_rescale(DcmDataset& ds, const std::string& path) {
+  Float64 slope = 1, intercept = 0;
+  const bool has_slope = ds.findAndGetFloat64(DCM_RescaleSlope, slope).good();
+  const bool has_intercept = ds.findAndGetFloat64(DCM_RescaleIntercept, intercept).good();
+  if (!has_slope && !has_intercept) return;
+  Uint16 stored = 16;
+  if (ds.findAndGetUint16(DCM_BitsStored, stored).bad() || stored == 0 || stored > 64) stored = 16;
+  const double largest = std::ldexp(1.0, stored);
+  if (!std::isfinite(slope) || !std::isfinite(intercept) ||
+      !std::isfinite(std::fabs(slope) * largest + std::fabs(intercept))) {
+    throw bad_pixels(path, "Rescale Slope " + detail::get_string(ds, DCM_RescaleSlope) +
+                               " and Rescale Intercept " +
+                               detail::get_string(ds, DCM_RescaleIntercept) +
+                               " do not map the stored values to finite numbers");
+  }
+}
+
 std::optional<Geometry> geometry(DcmDataset& ds, const std::string& path) {
   Uint16 rows = 0, columns = 0, samples = 1, bits = 0;
   if (ds.findAndGetUint16(DCM_Rows, rows).bad() ||
@@ -164,6 +184,7 @@ std::string render(const std::string& path, const RenderOptions& options) {
   // DCMTK has no JPEG 2000 decoder, so OpenJPEG decodes the one frame that is rendered.
   const E_TransferSyntax original = loaded.original_xfer();
   const std::optional<Geometry> sizes = geometry(ds, path);
+  check_rescale(ds, path);
   if (detail::fragments_in_native(ds, original)) {
     throw bad_pixels(path,
                      "encapsulated (fragments of undefined length) although the transfer syntax " +
