@@ -495,8 +495,8 @@ Syntax guess_syntax(Reader& reader) {
   return {explicit_vr, little > 0xFF && big <= 0xFF};
 }
 
-// The first fragment of the stack in use (where __builtin_frame_address points): the guard
-// refuses reads below it.
+// The lowest stack address at which the guard still lets DCMTK read: 2 MiB below the caller's
+// frame, and never closer than half a megabyte to the end of the thread's stack.
 std::uintptr_t stack_floor() {
   // 2 MiB hold many times the frames of k_max_sequence_depth levels, even with sanitizers;
   // half a megabyte below that is left for what runs after a refused read.
