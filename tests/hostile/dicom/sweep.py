@@ -91,7 +91,7 @@ def mutate(data, rng):
         return bytes(data), "vr"
     if kind == "nest":
         at = rng.choice(elems)[0]
-        levels = rng.choice([100, 128, 129, 500, 3000])
+        levels = rng.choice([100, 128, 129, 500, 3000, 6000, 20000])
         enc = hostile.Encoding()
         block = ((enc.element(0x0040, 0xA730, "SQ", length=hostile.UNDEFINED) + enc.item()) * levels
                  + (enc.item_end() + enc.sequence_end()) * levels)
