@@ -11,6 +11,16 @@
 
 namespace wfctl::dicom {
 
+/// The deepest nesting of sequences wfctl reads: a sequence in the data set is at level 1, a
+/// sequence inside one of its items at level 2, and so on. Every function here refuses a file
+/// nested deeper with Error(invalid_input, "<path>: sequences nested more than 128 levels deep
+/// ...") before parsing it, because DCMTK parses (and wfctl walks) nested sequences by
+/// recursion and a few thousand levels overflow the stack. Real data stays far below: the
+/// deepest IODs (structured reports, RT plans, enhanced multi-frame functional groups) nest
+/// about ten levels, and 128 levels is still 20 times below the depth that overflowed the
+/// shallowest recursion in wfctl (about 2 500 levels, in the anonymiser).
+inline constexpr unsigned k_max_sequence_depth = 128;
+
 /// Key attributes of one DICOM file, strings in UTF-8; a string is empty when the attribute
 /// is absent.
 struct Summary {

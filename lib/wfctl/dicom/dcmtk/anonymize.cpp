@@ -6,6 +6,7 @@
 
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcelem.h>
+#include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcitem.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dcuid.h>
@@ -14,9 +15,14 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string_view>
+#include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
+
+#include "dcmtk_support.hpp"
+#include "prescan.hpp"
 
 namespace wfctl::dicom::detail {
 
@@ -280,6 +286,55 @@ constexpr std::array<std::pair<std::uint16_t, std::uint16_t>, 15> k_kept_uid_tag
     {0x0008, 0x1150},  // ReferencedSOPClassUID
 }};
 
+// The UID attributes of Table E.1-1 (action U), by tag: they are replaced whatever VR they
+// arrive with, so that one encoded as UN (the dictionary of a system it passed through did
+// not know it) is replaced all the same. Other attributes of VR UI are replaced too, unless
+// kept above; this list covers those that DCMTK's dictionary may not know as UI.
+// clang-format off
+constexpr std::array<std::pair<std::uint16_t, std::uint16_t>, 40> k_uid_tags{{
+    {0x0000, 0x1000},  // AffectedSOPInstanceUID
+    {0x0002, 0x0003},  // MediaStorageSOPInstanceUID
+    {0x0004, 0x1511},  // ReferencedSOPInstanceUIDInFile
+    {0x0008, 0x0014},  // InstanceCreatorUID
+    {0x0008, 0x0018},  // SOPInstanceUID
+    {0x0008, 0x0058},  // FailedSOPInstanceUIDList
+    {0x0008, 0x1155},  // ReferencedSOPInstanceUID
+    {0x0008, 0x1195},  // TransactionUID
+    {0x0008, 0x3010},  // IrradiationEventUID
+    {0x0018, 0x1002},  // DeviceUID
+    {0x0018, 0x2042},  // TargetUID
+    {0x0020, 0x000D},  // StudyInstanceUID
+    {0x0020, 0x000E},  // SeriesInstanceUID
+    {0x0020, 0x0052},  // FrameOfReferenceUID
+    {0x0020, 0x0200},  // SynchronizationFrameOfReferenceUID
+    {0x0020, 0x9161},  // ConcatenationUID
+    {0x0020, 0x9164},  // DimensionOrganizationUID
+    {0x0028, 0x1199},  // PaletteColorLookupTableUID
+    {0x0028, 0x1214},  // LargePaletteColorLookupTableUID
+    {0x0040, 0x4023},  // ReferencedGeneralPurposeScheduledProcedureStepTransactionUID
+    {0x0040, 0xA124},  // UID
+    {0x0040, 0xA171},  // ObservationUID
+    {0x0040, 0xA172},  // ReferencedObservationUIDTrial
+    {0x0040, 0xA402},  // ObservationSubjectUIDTrial
+    {0x0040, 0xDB0C},  // TemplateExtensionOrganizationUID
+    {0x0040, 0xDB0D},  // TemplateExtensionCreatorUID
+    {0x0062, 0x0021},  // TrackingUID
+    {0x0070, 0x031A},  // FiducialUID
+    {0x0070, 0x1101},  // PresentationDisplayCollectionUID
+    {0x0070, 0x1102},  // PresentationSequenceCollectionUID
+    {0x0088, 0x0140},  // StorageMediaFileSetUID
+    {0x3006, 0x0024},  // ReferencedFrameOfReferenceUID
+    {0x3006, 0x00C2},  // RelatedFrameOfReferenceUID
+    {0x300A, 0x0013},  // DoseReferenceUID
+    {0x300A, 0x0083},  // ReferencedDoseReferenceUID
+    {0x3010, 0x0006},  // ConceptualVolumeUID
+    {0x3010, 0x000B},  // ReferencedConceptualVolumeUID
+    {0x3010, 0x0013},  // ConstituentConceptualVolumeUID
+    {0x3010, 0x0015},  // SourceConceptualVolumeUID
+    {0x3010, 0x006E},  // DosimetricObjectiveUID
+}};
+// clang-format on
+
 enum class Action { remove, empty, dummy, replace_uid, keep };
 
 // Where the profile leaves a choice, take the one that keeps the object valid whatever the
@@ -293,11 +348,26 @@ Action resolve(std::string_view code) {
   return Action::dummy;  // D, X/D, Z/D, X/Z/D
 }
 
-const Rule* find_rule(const DcmTagKey& tag) {
-  for (const Rule& rule : k_profile) {
-    if (rule.group == tag.getGroup() && rule.element == tag.getElement()) return &rule;
+constexpr std::uint32_t key_of(std::uint16_t group, std::uint16_t element) {
+  return std::uint32_t(group) << 16 | element;
+}
+
+constexpr bool sorted_by_tag() {
+  for (std::size_t i = 1; i < std::size(k_profile); ++i) {
+    if (key_of(k_profile[i - 1].group, k_profile[i - 1].element) >=
+        key_of(k_profile[i].group, k_profile[i].element))
+      return false;
   }
-  return nullptr;
+  return true;
+}
+static_assert(sorted_by_tag(), "k_profile is searched by bisection: keep it in tag order");
+
+const Rule* find_rule(const DcmTagKey& tag) {
+  const std::uint32_t key = key_of(tag.getGroup(), tag.getElement());
+  const Rule* it = std::lower_bound(
+      std::begin(k_profile), std::end(k_profile), key,
+      [](const Rule& r, std::uint32_t k) { return key_of(r.group, r.element) < k; });
+  return it != std::end(k_profile) && key_of(it->group, it->element) == key ? it : nullptr;
 }
 
 // Repeating groups of the profile: curves (50xx,xxxx), overlay data and comments
@@ -313,6 +383,45 @@ bool keeps_uid(const DcmTagKey& tag, const std::string& value) {
     if (tag.getGroup() == group && tag.getElement() == element) return true;
   }
   return dcmFindNameOfUID(value.c_str()) != nullptr;
+}
+
+bool is_uid_tag(const DcmTagKey& tag) {
+  for (const auto& [group, element] : k_uid_tags) {
+    if (tag.getGroup() == group && tag.getElement() == element) return true;
+  }
+  return false;
+}
+
+// The VR an element is to be treated as: its own, or for one that arrived as UN the VR the
+// data dictionary (or the profile's list of UID attributes) gives its tag.
+DcmEVR effective_vr(DcmElement& element) {
+  const DcmEVR vr = element.getTag().getEVR();
+  if (vr != EVR_UN) return vr;
+  const DcmTagKey key = element.getTag();
+  if (is_uid_tag(key)) return EVR_UI;
+  const DcmEVR known = DcmTag(key.getGroup(), key.getElement()).getEVR();
+  return known == EVR_UNKNOWN || known == EVR_UNKNOWN2B ? EVR_UN : known;
+}
+
+// The bytes of a UN value as text, padding trimmed.
+std::string un_text(DcmElement& element) {
+  Uint8* data = nullptr;
+  if (element.getUint8Array(data).bad() || data == nullptr) return {};
+  std::string text(reinterpret_cast<const char*>(data), element.getLength());
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\0')) text.pop_back();
+  return text;
+}
+
+// A new, empty element of `vr` (the dictionary's) for `tag`, to replace a UN one.
+std::unique_ptr<DcmElement> typed_element(const DcmTagKey& tag, DcmEVR vr) {
+  DcmElement* created = nullptr;
+  DcmTag typed(tag);
+  typed.setVR(DcmVR(vr));
+  if (DcmItem::newDicomElementWithVR(created, typed).bad() || created == nullptr) {
+    throw Error(ErrorKind::internal,
+                "cannot anonymize attribute " + std::string(tag.toString().c_str()));
+  }
+  return std::unique_ptr<DcmElement>(created);
 }
 
 std::string dummy_for(DcmEVR vr) {
@@ -367,10 +476,13 @@ void check(const OFCondition& cond, const DcmTagKey& tag) {
 
 // "2.25." followed by a random 128-bit number in decimal, the UUID-derived form of PS3.5
 // B.2 that needs no registered organisation root.
-std::string random_uid() {
-  std::random_device device;
+std::string random_uid(std::mt19937_64& random) {
   std::array<std::uint32_t, 4> limbs{};
-  for (auto& limb : limbs) limb = device();
+  for (std::size_t i = 0; i < limbs.size(); i += 2) {
+    const std::uint64_t bits = random();
+    limbs[i] = static_cast<std::uint32_t>(bits >> 32);
+    limbs[i + 1] = static_cast<std::uint32_t>(bits);
+  }
   std::string digits;
   while (std::any_of(limbs.begin(), limbs.end(), [](std::uint32_t v) { return v != 0; })) {
     std::uint64_t remainder = 0;
@@ -386,11 +498,23 @@ std::string random_uid() {
   return "2.25." + digits;
 }
 
+// A generator seeded with 256 bits from the system once per export: opening std::random_device
+// for every UID cost 25 microseconds each, most of the time of a large export.
+std::mt19937_64 seeded() {
+  std::random_device device;
+  std::array<std::uint32_t, 8> seed{};
+  for (auto& word : seed) word = device();
+  std::seed_seq sequence(seed.begin(), seed.end());
+  return std::mt19937_64(sequence);
+}
+
 }  // namespace
+
+Anonymizer::Anonymizer() : m_random(seeded()) {}
 
 std::string Anonymizer::replacement_uid(const std::string& uid) {
   auto [it, inserted] = m_uids.try_emplace(uid);
-  if (inserted) it->second = random_uid();
+  if (inserted) it->second = random_uid(m_random);
   return it->second;
 }
 
@@ -399,91 +523,155 @@ std::string Anonymizer::pseudonym(const std::string& patient_id) {
   if (inserted) {
     // Random rather than numbered, so that two exports into one directory cannot merge
     // different patients under the same pseudonym.
-    std::random_device device;
     static constexpr char k_hex[] = "0123456789ABCDEF";
     std::string id = "ANON-";
-    for (int i = 0; i < 3; ++i) {
-      std::uint32_t bits = device();
-      for (int j = 0; j < 4; ++j, bits >>= 4) id.push_back(k_hex[bits & 0xF]);
-    }
+    std::uint64_t bits = m_random();
+    for (int i = 0; i < 12; ++i, bits >>= 4) id.push_back(k_hex[bits & 0xF]);
     it->second = id;
   }
   return it->second;
 }
 
-void Anonymizer::process(DcmItem& item, int depth) {
-  // Walk backwards so that removing element i leaves the indices still to visit unchanged.
-  for (unsigned long i = item.card(); i-- > 0;) {
-    DcmElement* element = item.getElement(i);
-    const DcmTagKey tag = element->getTag();
-    if (tag.getGroup() % 2 == 1 || in_removed_repeating_group(tag)) {
-      delete item.remove(i);
-      continue;
-    }
-    const bool is_sequence = element->ident() == EVR_SQ;
-    const Rule* rule = find_rule(tag);
-    const Action action = rule ? resolve(rule->action) : Action::keep;
-
-    if (depth == 0 && (tag == DCM_PatientName || tag == DCM_PatientID)) continue;  // apply()
-    if (action == Action::remove) {
-      delete item.remove(i);
-      continue;
-    }
-    if (action == Action::empty) {
-      if (is_sequence) {
-        auto* sequence = static_cast<DcmSequenceOfItems*>(element);
-        while (sequence->card() > 0) delete sequence->remove(0UL);
-      } else {
-        check(element->clear(), tag);
-      }
-      continue;
-    }
-    if (is_sequence) {
-      // D on a sequence means "replace with a dummy sequence"; cleaning its items with the
-      // same rules gives one that still has the structure the IOD asks for.
-      auto* sequence = static_cast<DcmSequenceOfItems*>(element);
-      for (unsigned long n = 0; n < sequence->card(); ++n)
-        process(*sequence->getItem(n), depth + 1);
-      continue;
-    }
-    if (element->ident() == EVR_UI) {
-      OFString value;
-      if (element->getOFStringArray(value).bad() || value.empty()) continue;
-      std::string replaced;
-      bool changed = false;
-      const std::vector<std::string> parts = split_values(std::string(value.c_str()));
-      for (std::size_t n = 0; n < parts.size(); ++n) {
-        const std::string uid = trim(parts[n]);
-        if (n > 0) replaced += '\\';
-        if (uid.empty() || keeps_uid(tag, uid)) {
-          replaced += uid;
-        } else {
-          replaced += replacement_uid(uid);
-          changed = true;
-        }
-      }
-      if (changed) check(element->putString(replaced.c_str()), tag);
-      continue;
-    }
-    if (action == Action::dummy) {
-      // A binary value (OB, OW, UN, ...) has no meaningful dummy; an empty one is the
-      // closest valid replacement.
-      const DcmEVR vr = element->ident();
-      const bool binary_number = vr == EVR_US || vr == EVR_SS || vr == EVR_UL || vr == EVR_SL ||
-                                 vr == EVR_FL || vr == EVR_FD;
-      if (DcmVR(vr).isaString() || binary_number) {
-        check(element->putString(dummy_for(vr).c_str()), tag);
-      } else {
-        check(element->clear(), tag);
-      }
-    }
+void Anonymizer::process(DcmItem& item, unsigned depth) {
+  // DCMTK keeps an item's elements in a linked list where getElement(i) and remove(i) walk
+  // from the start, which made one pass over an item quadratic. Taking elements off the front
+  // is O(1), and so is putting back the ones that stay, in the tag order they came in.
+  std::vector<std::unique_ptr<DcmElement>> kept;
+  kept.reserve(item.card());
+  while (item.card() > 0) {
+    std::unique_ptr<DcmElement> element(item.remove(0UL));
+    if (element == nullptr) break;
+    if (auto cleaned = clean(std::move(element), depth)) kept.push_back(std::move(cleaned));
+  }
+  for (auto& element : kept) {
+    check(item.insert(element.get(), OFFalse, OFFalse), element->getTag());
+    (void)element.release();  // the item owns it now
   }
 }
 
-void Anonymizer::apply(DcmDataset& dataset) {
-  OFString patient_id;
-  dataset.findAndGetOFStringArray(DCM_PatientID, patient_id);
-  const std::string alias = pseudonym(trim(std::string(patient_id.c_str())));
+std::unique_ptr<DcmElement> Anonymizer::clean(std::unique_ptr<DcmElement> element, unsigned depth) {
+  const DcmTagKey tag = element->getTag();
+  if (tag.getGroup() % 2 == 1 || in_removed_repeating_group(tag)) return nullptr;
+  const Rule* rule = find_rule(tag);
+  const Action action = rule ? resolve(rule->action) : Action::keep;
+  if (depth == 0 && (tag == DCM_PatientName || tag == DCM_PatientID)) return element;  // apply()
+  if (action == Action::remove) return nullptr;
+
+  // Attributes are known by their tag, not by the VR they came with: a UN element is
+  // treated as what the dictionary says its tag is.
+  const bool unknown = element->getTag().getEVR() == EVR_UN;
+  const DcmEVR vr = effective_vr(*element);
+  if (unknown && vr == EVR_SQ) {
+    element = parse_un_sequence(*element, depth);
+    if (element == nullptr) return nullptr;  // what cannot be read cannot be kept
+  }
+  const bool is_sequence = element->ident() == EVR_SQ;
+
+  if (action == Action::empty) {
+    if (is_sequence) {
+      auto* sequence = static_cast<DcmSequenceOfItems*>(element.get());
+      while (sequence->card() > 0) delete sequence->remove(0UL);
+    } else if (unknown && vr != EVR_UN) {
+      element = typed_element(tag, vr);
+    } else {
+      check(element->clear(), tag);
+    }
+    return element;
+  }
+  if (is_sequence) {
+    // D on a sequence means "replace with a dummy sequence"; cleaning its items with the
+    // same rules gives one that still has the structure the IOD asks for. Items are visited
+    // through the list's cursor: getItem(n) walks from the first item each time.
+    if (depth + 1 > k_max_sequence_depth) {
+      throw Error(ErrorKind::invalid_input, m_label + ": sequences nested more than " +
+                                                std::to_string(k_max_sequence_depth) +
+                                                " levels deep: refusing to anonymize it");
+    }
+    auto* sequence = static_cast<DcmSequenceOfItems*>(element.get());
+    for (DcmObject* it = sequence->nextInContainer(nullptr); it != nullptr;
+         it = sequence->nextInContainer(it)) {
+      process(*static_cast<DcmItem*>(it), depth + 1);
+    }
+    return element;
+  }
+  if (vr == EVR_UI) {
+    std::string value;
+    if (unknown) {
+      value = un_text(*element);
+    } else {
+      OFString text;
+      if (element->getOFStringArray(text).bad()) return element;
+      value.assign(text.c_str(), text.length());
+    }
+    if (value.empty()) return element;
+    std::string replaced;
+    bool changed = false;
+    const std::vector<std::string> parts = split_values(value);
+    for (std::size_t n = 0; n < parts.size(); ++n) {
+      const std::string uid = trim(parts[n]);
+      if (n > 0) replaced += '\\';
+      if (uid.empty() || keeps_uid(tag, uid)) {
+        replaced += uid;
+      } else {
+        replaced += replacement_uid(uid);
+        changed = true;
+      }
+    }
+    if (changed) {
+      if (unknown) element = typed_element(tag, EVR_UI);
+      check(element->putString(replaced.c_str()), tag);
+    }
+    return element;
+  }
+  if (action == Action::dummy) {
+    if (unknown && vr != EVR_UN) element = typed_element(tag, vr);
+    // A binary value (OB, OW, UN, ...) has no meaningful dummy; an empty one is the
+    // closest valid replacement.
+    const bool binary_number = vr == EVR_US || vr == EVR_SS || vr == EVR_UL || vr == EVR_SL ||
+                               vr == EVR_FL || vr == EVR_FD;
+    if (vr != EVR_UN && (DcmVR(vr).isaString() || binary_number)) {
+      check(element->putString(dummy_for(vr).c_str()), tag);
+    } else {
+      check(element->clear(), tag);
+    }
+  }
+  return element;
+}
+
+std::unique_ptr<DcmElement> Anonymizer::parse_un_sequence(DcmElement& element, unsigned depth) {
+  const DcmTagKey tag = element.getTag();
+  const Uint32 length = element.getLength();
+  Uint8* data = nullptr;
+  if (length == 0) return typed_element(tag, EVR_SQ);
+  if (element.getUint8Array(data).bad() || data == nullptr) return nullptr;
+  // A UN value is encoded in implicit VR little endian (PS3.5 6.2.2): parse it as the value of
+  // an element of that encoding, bounded like any file.
+  check_nesting_implicit({data, length}, depth, m_label);
+  std::string bytes;
+  bytes.reserve(8 + std::size_t(length));
+  for (const unsigned v : {unsigned(tag.getGroup()), unsigned(tag.getElement())}) {
+    bytes.push_back(static_cast<char>(v & 0xFF));
+    bytes.push_back(static_cast<char>(v >> 8));
+  }
+  for (int shift = 0; shift < 32; shift += 8)
+    bytes.push_back(static_cast<char>((length >> shift) & 0xFF));
+  bytes.append(reinterpret_cast<const char*>(data), length);
+  GuardedBufferStream in;
+  in.setBuffer(bytes.data(), static_cast<offile_off_t>(bytes.size()));
+  in.setEos();
+  DcmDataset holder;
+  holder.transferInit();
+  const OFCondition cond = holder.read(in, EXS_LittleEndianImplicit, EGL_noChange);
+  holder.transferEnd();
+  if (in.tripped() || cond.bad()) return nullptr;
+  std::unique_ptr<DcmElement> parsed(holder.remove(tag));
+  if (parsed == nullptr || parsed->ident() != EVR_SQ) return nullptr;
+  return parsed;
+}
+
+void Anonymizer::apply(DcmDataset& dataset, const std::string& label) {
+  m_label = label;
+  const std::string alias = pseudonym(get_string(dataset, DCM_PatientID));
 
   process(dataset, 0);
 

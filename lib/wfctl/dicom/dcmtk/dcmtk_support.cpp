@@ -3,6 +3,8 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcistrmf.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
@@ -17,6 +19,8 @@
 #include <cstring>
 #include <fstream>
 #include <wfctl/error.hpp>
+
+#include "prescan.hpp"
 
 namespace wfctl::dicom::detail {
 
@@ -102,8 +106,10 @@ Loaded load_file(const std::string& path, const std::string& label) {
   // whether the data simply ran out: that is what tells "truncated" from "corrupt".
   // OFFilename wants the name as given; a maximum read length of all ones loads every value
   // now instead of on first use, so pixel data missing at the end of the file is seen here.
+  // Nesting is bounded before DCMTK's recursive reader sees the file (see prescan.hpp).
+  check_nesting(path, label);
   loaded.file = std::make_unique<DcmFileFormat>();
-  DcmInputFileStream stream{OFFilename(path.c_str())};
+  GuardedFileStream stream{OFFilename(path.c_str())};
   if (stream.status().bad()) {
     throw errno_error(EACCES, "cannot read " + label);
   }
@@ -111,6 +117,7 @@ Loaded load_file(const std::string& path, const std::string& label) {
   OFCondition cond = loaded.file->read(stream, EXS_Unknown, EGL_noChange, 0xFFFFFFFFu);
   loaded.file->transferEnd();
 
+  if (stream.tripped()) throw Error(ErrorKind::invalid_input, stack_guard_message(label));
   if (cond.bad()) {
     if (loaded.part10 && loaded.file->getMetaInfo()->card() == 0 && loaded.dataset().card() == 0) {
       throw Error(ErrorKind::invalid_input,
@@ -128,6 +135,8 @@ Loaded load_file(const std::string& path, const std::string& label) {
     throw not_dicom(label, cond.text());
   }
   if (loaded.dataset().card() == 0) throw not_dicom(label, "the data set is empty");
+  check_tree_depth(*loaded.file->getMetaInfo(), 0, label);
+  check_tree_depth(loaded.dataset(), 0, label);
   if (!loaded.part10 && !has_group(loaded.dataset(), 0x0008)) {
     throw not_dicom(label, "no \"DICM\" prefix and no identifying attributes");
   }
@@ -135,9 +144,20 @@ Loaded load_file(const std::string& path, const std::string& label) {
 }
 
 std::string get_string(DcmItem& item, const DcmTagKey& tag) {
-  OFString value;
-  if (item.findAndGetOFStringArray(tag, value, OFFalse).bad()) return {};
-  std::string out(value.c_str(), value.length());
+  DcmElement* element = nullptr;
+  if (item.findAndGetElement(tag, element, OFFalse).bad() || element == nullptr) return {};
+  std::string out;
+  Uint8* bytes = nullptr;
+  if (element->getTag().getEVR() == EVR_UN && DcmVR(DcmTag(tag).getEVR()).isaString()) {
+    // A UN value of a string attribute is that string's bytes (DCMTK would show them as hex).
+    if (element->getUint8Array(bytes).good() && bytes != nullptr) {
+      out.assign(reinterpret_cast<const char*>(bytes), element->getLength());
+    }
+  } else {
+    OFString value;
+    if (element->getOFStringArray(value).bad()) return {};
+    out.assign(value.c_str(), value.length());
+  }
   // DCMTK leaves the padding of some VRs in place; trailing NULs and spaces carry no meaning.
   while (!out.empty() && (out.back() == ' ' || out.back() == '\0')) out.pop_back();
   std::size_t start = 0;
@@ -208,6 +228,20 @@ std::string valid_utf8(std::string_view text) {
     }
   }
   return out;
+}
+
+bool fragments_in_native(DcmDataset& ds, E_TransferSyntax xfer) {
+  if (DcmXfer(xfer).isEncapsulated()) return false;
+  DcmElement* element = nullptr;
+  if (ds.findAndGetElement(DCM_PixelData, element).bad() || element == nullptr ||
+      element->ident() != EVR_PixelData) {
+    return false;
+  }
+  DcmPixelSequence* fragments = nullptr;
+  return static_cast<DcmPixelData*>(element)
+             ->getEncapsulatedRepresentation(xfer, nullptr, fragments)
+             .good() &&
+         fragments != nullptr;
 }
 
 std::string xfer_description(E_TransferSyntax xfer) {

@@ -45,6 +45,10 @@ bool convert_to_utf8(DcmItem& item);
 /// `text` with every byte sequence that is not valid UTF-8 replaced by U+FFFD.
 std::string valid_utf8(std::string_view text);
 
+/// True when the data set's Pixel Data is encapsulated (fragments of undefined length) although
+/// `xfer` is a native transfer syntax: DCMTK reads it, but can neither render nor write it.
+bool fragments_in_native(DcmDataset& ds, E_TransferSyntax xfer);
+
 /// "<name> (<uid>)" of a transfer syntax, e.g. "JPEG 2000 (Lossless only) (1.2.840...)".
 std::string xfer_description(E_TransferSyntax xfer);
 

@@ -112,7 +112,17 @@ void make_dirs(const fs::path& dir, const fs::path& target, Rollback& rollback) 
 detail::Loaded prepare(const ExportSource& source, const std::string& label,
                        std::optional<detail::Anonymizer>& anonymizer) {
   detail::Loaded loaded = detail::load_file(source.path, label);
-  if (anonymizer) anonymizer->apply(loaded.dataset());
+  // Re-encoding (de-identified, or a bare data set given a meta header) needs pixel data DCMTK
+  // can write; found here, in the first pass, the export stops before it writes anything.
+  if ((anonymizer || !loaded.part10) &&
+      detail::fragments_in_native(loaded.dataset(), loaded.original_xfer())) {
+    throw Error(
+        ErrorKind::invalid_input,
+        label +
+            ": cannot be re-encoded: its pixel data is in fragments although its transfer syntax " +
+            detail::xfer_description(loaded.original_xfer()) + " is native");
+  }
+  if (anonymizer) anonymizer->apply(loaded.dataset(), label);
   return loaded;
 }
 
@@ -133,8 +143,15 @@ void write_temp(const ExportSource& source, const std::string& label, detail::Lo
   errno = 0;
   const OFCondition cond = loaded.file->saveFile(temp.path().c_str(), EXS_Unknown, EET_ExplicitLength, EGL_recalcGL,
                                                  EPD_noChange, 0, 0, mode);
+  const int err = errno;
   if (cond.bad()) {
-    if (errno != 0) throw errno_error(errno, label + ": cannot write " + target.string());
+    // A failed write of the file (full disk, I/O error) leaves its errno; anything else DCMTK
+    // refuses is the content's, whatever errno an earlier call left behind.
+    static constexpr int k_write_errors[] = {ENOSPC, EDQUOT, EIO, EFBIG, EROFS, EACCES, EPERM};
+    if (std::find(std::begin(k_write_errors), std::end(k_write_errors), err) !=
+        std::end(k_write_errors)) {
+      throw errno_error(err, label + ": cannot write " + target.string());
+    }
     throw Error(ErrorKind::invalid_input, label + ": cannot write " + target.string() + ": " + cond.text());
   }
 }

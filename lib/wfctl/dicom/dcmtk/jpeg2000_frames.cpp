@@ -19,10 +19,10 @@ Error bad_fragments(const std::string& label, const std::string& why) {
   return Error(ErrorKind::invalid_input, label + ": cannot find the JPEG 2000 frames: " + why);
 }
 
-std::span<const std::uint8_t> item_bytes(DcmPixelSequence& sequence, unsigned long index,
+std::span<const std::uint8_t> item_bytes(DcmObject* object, unsigned long index,
                                          const std::string& label) {
-  DcmPixelItem* item = nullptr;
-  if (sequence.getItem(item, index).bad() || item == nullptr) {
+  auto* item = static_cast<DcmPixelItem*>(object);
+  if (item == nullptr) {
     throw bad_fragments(label, "item " + std::to_string(index) + " cannot be read");
   }
   const Uint32 length = item->getLength();
@@ -77,9 +77,15 @@ std::span<const std::uint8_t> frame_codestream(DcmPixelSequence& sequence, unsig
                                                unsigned long frames,
                                                std::vector<std::uint8_t>& storage,
                                                const std::string& label) {
+  // Fragments through the list's cursor: getItem(i) walks from the first item every time,
+  // which made a file of many small fragments quadratic.
   std::vector<Fragment> fragments;
-  for (unsigned long i = 1; i < sequence.card(); ++i) {
-    fragments.push_back(item_bytes(sequence, i, label));
+  fragments.reserve(sequence.card());
+  DcmObject* const table = sequence.nextInContainer(nullptr);
+  unsigned long index = 1;
+  for (DcmObject* it = table != nullptr ? sequence.nextInContainer(table) : nullptr; it != nullptr;
+       it = sequence.nextInContainer(it), ++index) {
+    fragments.push_back(item_bytes(it, index, label));
   }
   if (fragments.empty()) throw bad_fragments(label, "the pixel data has no fragments");
 
@@ -87,7 +93,7 @@ std::span<const std::uint8_t> frame_codestream(DcmPixelSequence& sequence, unsig
   if (frames == 1) {
     starts = {0};
   } else if (auto from_table =
-                 starts_from_offset_table(item_bytes(sequence, 0, label), fragments, frames)) {
+                 starts_from_offset_table(item_bytes(table, 0, label), fragments, frames)) {
     starts = std::move(*from_table);
   } else if (fragments.size() == frames) {
     for (std::size_t k = 0; k < frames; ++k) starts.push_back(k);

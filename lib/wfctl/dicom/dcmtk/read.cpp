@@ -11,6 +11,7 @@
 #include <wfctl/error.hpp>
 
 #include "dcmtk_support.hpp"
+#include "prescan.hpp"
 
 namespace wfctl::dicom {
 
@@ -107,6 +108,9 @@ void validate(const std::string& path) { (void)detail::load_file(path, path); }
 
 Json to_dicom_json(const std::string& path) {
   const detail::Loaded loaded = detail::load_file(path, path);
+  // DCMTK writes JSON by recursion, a level of sequences at a time: load_file bounded the tree
+  // at k_max_sequence_depth already, and this says so where the recursion happens.
+  detail::check_tree_depth(loaded.dataset(), 0, path);
   detail::convert_to_utf8(loaded.dataset());
   const bool encapsulated = DcmXfer(loaded.original_xfer()).isEncapsulated();
   std::ostringstream out;
