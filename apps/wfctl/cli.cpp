@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include "terminal.hpp"
+
 #include <unistd.h>
 
 #include <charconv>
@@ -35,6 +37,7 @@ Store& AppContext::store() {
     // Only a person at a terminal is told; a script's stderr stays quiet.
     if (::isatty(STDERR_FILENO) == 1) {
       opts.on_lock_wait = [](const std::string& store) {
+        write_stderr_raw("\r\033[K", 4);  // on a line of its own, not after a progress bar
         std::cerr << "wfctl: waiting for another process to release the lock on " << store << " (Ctrl-C to stop)\n";
       };
     }
@@ -126,6 +129,18 @@ CLI::Validator positive() {
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
         if (ec != std::errc() || end != text.data() + text.size() || v < 1)
           return "'" + text + "' must be a positive whole number";
+        return {};
+      },
+      "N");
+}
+
+CLI::Validator non_negative() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        long long v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size() || v < 0)
+          return "'" + text + "' must be a whole number of at least 0";
         return {};
       },
       "N");

@@ -68,10 +68,13 @@ void require_one_subcommand(CLI::App* group, AppContext& ctx);
 
 /// A whole number of at least 1 ("must be a positive whole number" otherwise).
 CLI::Validator positive();
+/// A whole number of at least 0.
+CLI::Validator non_negative();
 
 /// The exit status for a parse error, after printing it: help and version go to stdout
 /// (exit 0); anything else is one error line naming the command path, with a hint.
-int report_parse_error(CLI::App& app, const CLI::ParseError& e);
+/// `args` is the command line as parsed, to tell which command a stray word was typed for.
+int report_parse_error(CLI::App& app, const CLI::ParseError& e, const std::vector<std::string>& args);
 
 /// The command line with "-X=VALUE" split into "-X" "VALUE" (so that -o=json works like
 /// -o json), up to a "--".

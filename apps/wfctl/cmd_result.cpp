@@ -1,6 +1,7 @@
 // result upload | list | download | delete | image | info | export | echo | send
 #include <unistd.h>
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <iostream>
 #include <wfctl/error.hpp>
@@ -137,7 +138,7 @@ void add_image(CLI::App& group, AppContext& ctx) {
   auto* cmd = group.add_subcommand("image", "Stream the DICOM result, or render a PNG preview with --png");
   cmd->add_option("RECORD", o->record, "Record id")->required();
   cmd->add_option("--png", o->png, "Render a PNG preview to this path (- for stdout)");
-  cmd->add_option("--frame", o->frame, "Frame to render, counted from 0")->default_str("0");
+  cmd->add_option("--frame", o->frame, "Frame to render, counted from 0")->default_str("0")->check(non_negative());
   cmd->add_option("--window", o->window, "Window CENTER,WIDTH (default: the frame's min-max)");
   example(cmd, "wfctl result image 7 --png preview.png --window 40,400\nwfctl result image 7 > record-7.dcm");
   cmd->callback([o, &ctx] {
@@ -206,7 +207,10 @@ void add_info(CLI::App& group, AppContext& ctx) {
 std::vector<dicom::ExportSource> sources_for(AppContext& ctx, const std::vector<std::string>& records,
                                              std::vector<std::unique_ptr<ResultCopy>>& copies) {
   std::vector<RecordId> ids;
-  for (const auto& r : records) ids.push_back(parse_id(r, "record id"));  // every id checked before any lookup
+  for (const auto& r : records) {  // every id checked before any lookup; `export 7 7` is `export 7`
+    auto id = parse_id(r, "record id");
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
   std::vector<dicom::ExportSource> sources;
   for (auto id : ids) {
     copies.push_back(std::make_unique<ResultCopy>(ctx.store(), id, default_result_name(id)));

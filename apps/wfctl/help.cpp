@@ -48,6 +48,12 @@ void add_help_command(CLI::App& app, AppContext& ctx) {
         for (CLI::App* sub : current->get_subcommands([](CLI::App*) { return true; }))
           if (!sub->get_group().empty() && sub->check_name(w)) next = sub;
         if (!next) {
+          bool leaf = true;
+          for (const CLI::App* sub : current->get_subcommands([](const CLI::App*) { return true; }))
+            if (!sub->get_group().empty()) leaf = false;
+          if (leaf)
+            throw Error(ErrorKind::usage, "'" + path_of(*current) + "' has no subcommand '" + w + "'",
+                        "run 'wfctl help " + path_of(*current).substr(6) + "'");
           auto hint = suggestion_hint(*current, w);
           throw Error(ErrorKind::usage, "unknown command '" + w + "' for '" + path_of(*current) + "'", hint);
         }

@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   wfctl::cli::add_completion_commands(app, ctx);
   wfctl::cli::add_version_command(app, ctx);
   wfctl::cli::add_help_command(app, ctx);
+  wfctl::cli::example(&app, "wfctl create -f examples/cartesian-reco.json\nwfctl list -o wide\n"
+                            "wfctl result upload 7 kspace.npy\nwfctl help result upload");
 
   auto args = wfctl::cli::split_short_equals(argc, argv);
   std::vector<const char*> arg_ptrs;
@@ -51,7 +53,7 @@ int main(int argc, char** argv) {
     app.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
     if (auto code = wfctl::cli::handle_version_flag(app, ctx)) return *code;
   } catch (const CLI::ParseError& e) {
-    return wfctl::cli::report_parse_error(app, e);
+    return wfctl::cli::report_parse_error(app, e, args);
   } catch (const wfctl::Error& e) {
     print_error(e.what(), e.hint());
     return exit_code(e);

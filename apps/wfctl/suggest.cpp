@@ -49,6 +49,27 @@ std::string find_in(const CLI::App& app, const std::string& word) {
 
 std::string command_elsewhere(const CLI::App& root, const std::string& word) { return find_in(root, word); }
 
+std::string flag_hint(const CLI::App& at, const std::string& word) {
+  const std::string bare = word.substr(0, word.find('='));
+  std::string best;
+  std::size_t best_distance = 3;
+  for (const CLI::App* a = &at; a; a = a->get_parent()) {
+    for (const CLI::Option* opt : a->get_options()) {
+      for (const auto& n : opt->get_lnames()) {
+        const std::string flag = "--" + n;
+        std::size_t d = edit_distance(bare, flag);
+        if (bare.size() >= 4 && flag.rfind(bare, 0) == 0) d = std::min<std::size_t>(d, 1);
+        if (d < best_distance) {
+          best_distance = d;
+          best = flag;
+        }
+      }
+    }
+  }
+  if (!best.empty()) return "did you mean '" + best + "'?";
+  return "run '" + path_of(at) + " --help' for its options";
+}
+
 std::string suggestion_hint(const CLI::App& group, const std::string& word) {
   const std::string other = command_elsewhere(root_of(group), word);
   if (!other.empty()) {

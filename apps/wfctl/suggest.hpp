@@ -10,6 +10,10 @@ namespace wfctl::cli {
 /// group, else how to list the group's commands.
 std::string suggestion_hint(const CLI::App& group, const std::string& word);
 
+/// The hint for an unknown flag `word` ("--stor") given to `at`: the closest option name of
+/// `at` or of the commands above it ("did you mean '--store'?"), else how to see them.
+std::string flag_hint(const CLI::App& at, const std::string& word);
+
 /// The path of a command named `word` (name or alias) anywhere in `root`'s tree, or empty.
 std::string command_elsewhere(const CLI::App& root, const std::string& word);
 

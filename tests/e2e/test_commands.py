@@ -167,3 +167,44 @@ class HabitsTest(WfctlTestCase):
         self.assertIn("wfctl", self.ok("version", "-o", "json").json())
         self.assertIn("wfctl", self.ok("version", env={"WFCTL_OUTPUT": "yaml"}).text)
         self.assertRegex(self.ok("--version").text, r"^wfctl \d+\.\d+\.\d+")
+
+
+class ReviewFindingsTest(WfctlTestCase):
+    """Cases a user review found after the first round."""
+
+    def setUp(self):
+        super().setUp()
+        for _ in range(3):
+            self.ok("create", "-f", "-", "--name", "n", "--version", "1", input="{}")
+
+    def test_a_stray_word_is_blamed_on_the_command_it_was_typed_for(self):
+        before = self.snapshot()
+        r = self.fails(2, "xyz", "delete", "3")
+        self.assertEqual(r.errtext.splitlines()[0], "wfctl: error: unknown command 'xyz' for 'wfctl'")
+        r = self.fails(2, "resutl", "list")
+        self.assertEqual(r.errtext.splitlines(), ["wfctl: error: unknown command 'resutl' for 'wfctl'",
+                                                  "hint: did you mean 'wfctl result'?"])
+        r = self.fails(2, "config", "xyz", "set-context", "foo")
+        self.assertEqual(r.errtext.splitlines()[0], "wfctl: error: unknown command 'xyz' for 'wfctl config'")
+        self.assertEqual(self.snapshot(), before)
+
+    def test_version_after_a_command_is_refused_not_obeyed(self):
+        before = self.snapshot()
+        for args in (["delete", "2", "--version", "1"], ["result", "list", "--version"]):
+            r = self.fails(2, *args)
+            self.assertIn("unknown flag '--version'", r.errtext)
+        self.fails(2, "get", "1", "--version", "3")  # the "3" is refused first, as a second id
+        self.assertEqual(self.snapshot(), before)
+        self.assertEqual(self.ok("list", "--version", "1", "-o", "name").text, "1\n2\n3\n")  # list's own
+        self.assertRegex(self.ok("--version").text, r"^wfctl \d")
+
+    def test_flag_and_help_hints(self):
+        r = self.fails(2, "--stor", "x", "list")
+        self.assertEqual(r.errtext.splitlines()[1], "hint: did you mean '--store'?")
+        r = self.fails(2, "list", "--sortby", "name")
+        self.assertEqual(r.errtext.splitlines()[1], "hint: did you mean '--sort-by'?")
+        r = self.fails(2, "help", "delete", "rm")
+        self.assertEqual(r.errtext.splitlines()[0], "wfctl: error: 'wfctl delete' has no subcommand 'rm'")
+        r = self.fails(2, "result", "image", "1", "--frame", "-1", "--png", "x.png")
+        self.assertEqual(r.errtext.splitlines()[0], "wfctl: error: --frame: '-1' must be a whole number of at least 0")
+        self.assertIn("\nExample:\n", self.ok("--help").text)

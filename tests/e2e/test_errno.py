@@ -89,3 +89,36 @@ class ErrnoTableTest(WfctlTestCase):
             self.assertEqual(p.stdout, b"", what)
         self.assertEqual(os.listdir(locked), [])
         self.assertEqual(self.snapshot(), before)
+
+
+class StorePathErrnoTest(WfctlTestCase):
+    def test_a_store_through_a_file_is_2_for_every_command(self):
+        f = self.write("afile", "x")
+        for store in (os.path.join(f, "x"), f):
+            for args in (["list"], ["get", "1"], ["result", "list"], ["result", "download", "1"]):
+                r = self.fails(2, "--store", store, *args)
+                self.assertIn("Not a directory", r.errtext, (store, args))
+
+    def test_a_store_nobody_may_enter_or_read_is_8(self):
+        os.chmod(self.tmp, 0o755)
+        self.ok("create", "-f", "-", "--name", "n", "--version", "1", input="{}")
+        home = os.path.join(self.tmp, "nobody")
+        os.makedirs(home)
+        env = dict(self.env, HOME=home, XDG_CONFIG_HOME=home, XDG_DATA_HOME=home)
+
+        def run(*args):
+            cmd = [public_wfctl(), "--store", self.store, *args]
+            if os.geteuid() == 0:
+                cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *cmd]
+            return subprocess.run(cmd, capture_output=True, env=env, cwd="/", stdin=subprocess.DEVNULL, timeout=60)
+        if os.geteuid() != 0:
+            self.skipTest("needs another user")  # a user cannot lock themselves out of their own files
+        os.chmod(self.store, 0o700)  # cannot enter
+        for args in (["list"], ["get", "1"], ["result", "list"]):
+            p = run(*args)
+            self.assertEqual(p.returncode, 8, (args, p))
+            self.assertIn("Permission denied", p.stderr.decode())
+        os.chmod(self.store, 0o755)
+        os.chmod(os.path.join(self.store, "wfctl.db"), 0o600)  # cannot read the database
+        p = run("list")
+        self.assertEqual(p.returncode, 8, p)

@@ -82,3 +82,20 @@ class KilledDownloadTest(WfctlTestCase):
             if left:
                 self.assertEqual(os.path.getsize(os.path.join(out_dir, "big.bin")), 512 << 20)
                 os.remove(os.path.join(out_dir, "big.bin"))
+
+
+class EveryWriteIntoAFullStdoutTest(WfctlTestCase):
+    def test_no_write_commits_when_its_output_cannot_be_written(self):
+        self.ok("create", "-f", "-", "--name", "a", "--version", "1", input="{}")
+        self.ok("result", "upload", "1", self.write("f.bin", b"f"))
+        before = self.snapshot()
+        new = self.write("g.bin", b"g")
+        doc = self.write("d.json", '{"name": "b", "version": "2", "definition": {}}')
+        for args in (["create", "-f", doc], ["apply", "-f", doc], ["update", "1", "--name", "z"], ["delete", "1"],
+                     ["result", "upload", "1", new], ["result", "delete", "1", "--file", "f.bin"]):
+            with open("/dev/full", "w") as full:
+                p = subprocess.run([WFCTL, *args], stdout=full, stderr=subprocess.PIPE, env=self.env, cwd=self.tmp,
+                                   stdin=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 6, (args, p.stderr))
+            self.assertIn(b"nothing was stored", p.stderr, args)
+            self.assertEqual(self.snapshot(), before, args)

@@ -92,3 +92,49 @@ class TerminalSafetyTest(WfctlTestCase):
         self.assertIn(b"x\\u009b2Jy\\x1b[31m", wide)
         # JSON keeps the value (escaped as JSON does), so a script loses nothing.
         self.assertEqual(self.ok("get", "1", "-o", "json").json()["description"], "x\u009b2Jy\u001b[31m")
+
+
+class SpecialOutputsTest(WfctlTestCase):
+    """A preview or a download to a device, a FIFO or a symbolic link writes into it; it never
+    replaces it with a plain file (as root, `--png /dev/stdout` once replaced /dev/stdout)."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("result", "upload", "1", MR, "--name", "record-1.dcm")
+        self.null = os.path.join(self.tmp, "mynull")
+        if os.geteuid() == 0:
+            os.mknod(self.null, 0o666 | __import__("stat").S_IFCHR, os.makedev(1, 3))
+        else:
+            os.symlink("/dev/null", self.null)
+        self.target = self.write("target.png", b"precious")
+        self.link = os.path.join(self.tmp, "link.png")
+        os.symlink(self.target, self.link)
+
+    def test_png_into_a_device_a_fifo_and_through_a_link(self):
+        import stat
+        import threading
+        self.ok("result", "image", "1", "--png", self.null)
+        self.assertFalse(stat.S_ISREG(os.lstat(self.null).st_mode))  # still the device (or the link to it)
+        self.ok("result", "image", "1", "--png", self.link)
+        self.assertTrue(os.path.islink(self.link))
+        with open(self.target, "rb") as f:
+            self.assertTrue(f.read().startswith(b"\x89PNG"))  # the link's target was replaced
+        fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(fifo)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+        reader.start()
+        self.ok("result", "image", "1", "--png", fifo)
+        reader.join(30)
+        self.assertTrue(got and got[0].startswith(b"\x89PNG"))
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+
+    def test_download_into_a_device_and_through_a_link(self):
+        import stat
+        self.ok("result", "download", "1", "-O", self.null)
+        self.assertFalse(stat.S_ISREG(os.lstat(self.null).st_mode))
+        r = self.fails(5, "result", "download", "1", "-O", self.link)  # an existing file: --force
+        self.ok("result", "download", "1", "-O", self.link, "--force")
+        self.assertTrue(os.path.islink(self.link))
+        with open(self.target, "rb") as f, open(MR, "rb") as g:
+            self.assertEqual(f.read(), g.read())

@@ -368,3 +368,29 @@ class DisplayWidthTest(WfctlTestCase):
         cols = {column(r, "   1   ") for r in rows[1:]}
         self.assertEqual(len(cols), 1, rows)
         self.assertEqual(column(rows[0], "VERSION"), cols.pop() + 3)
+
+
+class YamlOutputTest(WfctlTestCase):
+    """YAML that wfctl prints is read back the same by wfctl and by PyYAML (a YAML 1.1 reader)."""
+
+    def test_keys_and_values_other_readers_would_retype_or_refuse(self):
+        import yaml
+        definition = {"<<": {"a": 1}, "yes": 1, "2001-12-14": 2, "0x10": 3, "1": 4, "null": 5, "": "",
+                      "del": "a\u007fb", "ls": "c\u2028d", "nel": "e\u0085f", "bom": "\ufeffg", "f": 1e300,
+                      "g": -2.5e-5, "sub": 5e-324, "nested": [[1, [2, []]], {}, [], {"k": [{"a": None}]}],
+                      "colon": "a: b", "dash": "- x", "hash": "a #b", "amp": "&x", "star": "*y", "ml": "l1\nl2\n",
+                      "tab": "a\tb", "lead": " x", "trail": "x ", "uni": "Müller 李 ☃", "yes_v": "yes", "on": "on"}
+        self.ok("create", "-f", "-", input=json.dumps({"name": "k", "version": "1", "definition": definition}))
+        text = self.ok("get", "1", "-o", "yaml").text
+        self.assertEqual(yaml.safe_load(text)["definition"], definition)
+        other = os.path.join(self.tmp, "other")
+        self.ok("--store", other, "apply", "-f", "-", input=self.ok("list", "-o", "yaml").out)
+        self.assertEqual(self.ok("--store", other, "get", "1", "-o", "json").json()["definition"], definition)
+        for raw in ("\u007f", "\u2028", "\u0085", "\ufeff"):
+            self.assertNotIn(raw, text)
+
+    def test_an_empty_store_copies_to_nothing(self):
+        other = os.path.join(self.tmp, "other")
+        for fmt in ("json", "yaml"):
+            dump = self.ok_no_store(self.store, "list", "-o", fmt).out
+            self.assertEqual(self.ok("--store", other, "apply", "-f", "-", input=dump).text, "")

@@ -62,6 +62,10 @@ std::string second_mr_instance(const TempDir& dir) {
 TEST_CASE("safe_path_component makes names safe on every filesystem", "[dicom]") {
   CHECK(dicom::safe_path_component("1.2.840.113619") == "1.2.840.113619");
   CHECK(dicom::safe_path_component("a/b\\c:d*e?f\"g<h>i|j") == "a_b_c_d_e_f_g_h_i_j");
+  // Not UTF-8, and C1 controls: '_' too, so that the name prints and is what JSON reports.
+  CHECK(dicom::safe_path_component("ID\x9b" "31m") == "ID_31m");
+  CHECK(dicom::safe_path_component("a\xc2\x9b" "b\xc2\x85" "c") == "a_b_c");
+  CHECK(dicom::safe_path_component("M\xc3\xbcller") == "M\xc3\xbcller");
   CHECK(dicom::safe_path_component(std::string("tab\there\nnul") + '\0' + "x\x7f") ==
         "tab_here_nul_x_");
   CHECK(dicom::safe_path_component("..") == "unknown");

@@ -19,7 +19,7 @@ void DocumentBudget::add(std::size_t values, std::size_t text) {
   if (m_values > DocumentLimits::k_max_values)
     throw Error(ErrorKind::invalid_input,
                 fmt::format("{}: more than {} values in one document", where, DocumentLimits::k_max_values),
-                "a YAML alias repeated many times expands to that many values");
+                "a YAML alias counts as many values as it copies, at each use");
   if (m_text > DocumentLimits::k_max_text)
     throw Error(ErrorKind::invalid_input,
                 fmt::format("{}: more than {} MiB of text in one document", where, DocumentLimits::k_max_text >> 20));

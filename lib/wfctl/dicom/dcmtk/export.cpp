@@ -158,11 +158,25 @@ void write_temp(const ExportSource& source, const std::string& label, detail::Lo
 
 }  // namespace
 
-std::string safe_path_component(std::string_view text, std::size_t max_bytes) {
+std::string safe_path_component(std::string_view raw, std::size_t max_bytes) {
+  // Bytes that are not UTF-8 (U+FFFD after valid_utf8) and C1 controls (U+0080..U+009F,
+  // encoded C2 80..C2 9F) become '_' too: a name must print, and be what messages report.
+  const std::string text = detail::valid_utf8(raw);
   std::string out;
   out.reserve(text.size());
-  for (const char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     const auto byte = static_cast<unsigned char>(c);
+    if (byte == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      out.push_back('_');
+      ++i;
+      continue;
+    }
+    if (text.compare(i, 3, "\xEF\xBF\xBD") == 0) {
+      out.push_back('_');
+      i += 2;
+      continue;
+    }
     const bool forbidden = byte < 0x20 || byte == 0x7F || std::strchr("/\\:*?\"<>|", c) != nullptr;
     out.push_back(forbidden ? '_' : c);
   }
