@@ -99,3 +99,23 @@ class EveryWriteIntoAFullStdoutTest(WfctlTestCase):
             self.assertEqual(p.returncode, 6, (args, p.stderr))
             self.assertIn(b"nothing was stored", p.stderr, args)
             self.assertEqual(self.snapshot(), before, args)
+
+
+class InterruptDicomTest(WfctlTestCase):
+    def test_ctrl_c_during_a_long_anonymized_export_writes_nothing(self):
+        import sys
+        from harness import SOURCE_DIR
+        sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "hostile", "dicom"))
+        import hostile
+        big = self.write("many.dcm", hostile.many_items(600_000))  # seconds of anonymizing
+        self.ok("result", "upload", "1", big, "--name", "record-1.dcm")
+        out = os.path.join(self.tmp, "export")
+        for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            p = subprocess.Popen([WFCTL, "result", "export", "1", "--to", out, "--anonymize"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=self.env, cwd=self.tmp)
+            time.sleep(1.0)
+            p.send_signal(sig)
+            stdout, stderr = p.communicate(timeout=120)
+            self.assertEqual(p.returncode, code, stderr)
+            self.assertEqual(stdout, b"")
+            self.assertFalse(os.path.exists(out), sig)

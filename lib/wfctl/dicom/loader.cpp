@@ -7,6 +7,7 @@
 #include <mutex>
 #include <wfctl/dicom/module_api.hpp>
 #include <wfctl/error.hpp>
+#include <wfctl/util/signals.hpp>
 
 namespace wfctl::dicom {
 
@@ -43,6 +44,7 @@ const detail::ModuleApi& load() {
         return;
       }
       api = entry();
+      api->set_interrupt_check(&interrupt_requested);  // Ctrl-C stops long DICOM work too
       return;
     }
     failure = "wfctl-dicom.so not found next to the wfctl binary";

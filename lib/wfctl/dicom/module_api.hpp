@@ -7,7 +7,7 @@
 
 namespace wfctl::dicom::detail {
 
-inline constexpr int k_module_abi = 1;
+inline constexpr int k_module_abi = 2;
 
 struct ModuleApi {
   int abi;
@@ -22,6 +22,8 @@ struct ModuleApi {
   Peer (*parse_peer)(std::string_view);
   void (*echo)(const Peer&, const std::string&, int);
   std::vector<SendStatus> (*send)(const std::vector<ExportSource>&, const Peer&, const std::string&, int);
+  /// How long operations ask whether Ctrl-C came (set by the core when it loads the module).
+  void (*set_interrupt_check)(bool (*)() noexcept);
 };
 
 }  // namespace wfctl::dicom::detail

@@ -4,6 +4,8 @@
 // compared line by line with the standard.
 #include "anonymize.hpp"
 
+#include "cancel.hpp"
+
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcelem.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
@@ -588,8 +590,10 @@ std::unique_ptr<DcmElement> Anonymizer::clean(std::unique_ptr<DcmElement> elemen
                                                 " levels deep: refusing to anonymize it");
     }
     auto* sequence = static_cast<DcmSequenceOfItems*>(element.get());
+    std::size_t items = 0;
     for (DcmObject* it = sequence->nextInContainer(nullptr); it != nullptr;
          it = sequence->nextInContainer(it)) {
+      if ((++items & 0x3ff) == 0) throw_if_interrupted();  // 300 000 items take a while
       process(*static_cast<DcmItem*>(it), depth + 1);
     }
     return element;

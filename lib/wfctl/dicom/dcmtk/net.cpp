@@ -12,6 +12,7 @@
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
 
+#include "cancel.hpp"
 #include "dcmtk_support.hpp"
 
 namespace wfctl::dicom {
@@ -233,6 +234,7 @@ std::vector<SendStatus> send(const std::vector<ExportSource>& sources, const Pee
   std::vector<SendStatus> statuses;
   std::string lost_after;  // the label after which the association broke down
   for (const Outgoing& item : outgoing) {
+    detail::throw_if_interrupted();  // files already sent stay sent; the association is aborted
     SendStatus& status = statuses.emplace_back();
     status.label = item.label;
     status.sop_instance_uid = item.sop_instance;

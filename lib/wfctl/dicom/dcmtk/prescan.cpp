@@ -9,6 +9,8 @@
 // Where DCMTK would stop with an error, the scan stops too: what follows is never parsed.
 #include "prescan.hpp"
 
+#include "cancel.hpp"
+
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dctag.h>
@@ -231,7 +233,9 @@ class Scanner {
   /// the stream ends or DCMTK would stop.
   void run(Kind kind, Syntax syntax, std::uint32_t length = k_undefined32, bool level = false) {
     push(kind, syntax, length, level);
+    std::size_t steps = 0;
     while (!m_stack.empty() && step()) {
+      if ((++steps & 0xffff) == 0) throw_if_interrupted();
     }
     m_stack.clear();
   }
