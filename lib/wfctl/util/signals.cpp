@@ -2,19 +2,33 @@
 
 #include <atomic>
 #include <csignal>
+#include <ctime>
 #include <wfctl/error.hpp>
 
 namespace wfctl {
 
 namespace {
 std::atomic<int> g_signal{0};
+std::atomic<long long> g_first_ns{0};
 
+long long now_ns() noexcept {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe
+  return static_cast<long long>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// A second signal ends the process at once, for a user who does not want to wait for the
+// clean stop; but one that comes within half a second is the same request delivered twice
+// (`timeout -s INT` signals the child and then its whole process group), not a second press.
 void on_signal(int sig) {
   int none = 0;
-  if (!g_signal.compare_exchange_strong(none, sig)) {
-    std::signal(sig, SIG_DFL);
-    std::raise(sig);
+  if (g_signal.compare_exchange_strong(none, sig)) {
+    g_first_ns.store(now_ns());
+    return;
   }
+  if (now_ns() - g_first_ns.load() < 500'000'000) return;
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
 }
 }  // namespace
 

@@ -1,6 +1,7 @@
 #pragma once
 // Ctrl-C handling: the first SIGINT/SIGTERM asks long operations to stop cleanly (temp
-// files removed, exit 130 or 143); a second one ends the process at once.
+// files removed, exit 130 or 143); a second one, half a second or more later, ends the
+// process at once.
 namespace wfctl {
 /// Installs the SIGINT/SIGTERM handlers (SIGPIPE keeps its default: `wfctl … | head` ends quietly).
 void install_interrupt_handler();
