@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config ninja-build
-  libcli11-dev libfmt-dev libsqlite3-dev sqlite3 libyaml-cpp-dev libyaml-dev
+  libcli11-dev libfmt-dev libsqlite3-dev sqlite3 libyaml-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcpp-httplib-dev
   libdcmtk-dev dcmtk libopenjp2-7-dev catch2
   python3 python3-pydicom

@@ -4,7 +4,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -68,42 +67,6 @@ const std::vector<SettingSpec> k_table = {
     {Key::lock_timeout, "lock-timeout", "lock timeout", "--lock-timeout", "WFCTL_LOCK_TIMEOUT", "DURATION",
      "How long a write waits for another process's lock (30s, 500ms, 0)", default_lock_timeout, duration_problem},
 };
-
-std::string known_keys() {
-  std::string s;
-  for (const auto& row : k_table) s += (s.empty() ? "" : ", ") + std::string(row.name);
-  return s;
-}
-
-const SettingSpec* spec_by_name(const std::string& name) {
-  for (const auto& row : k_table)
-    if (name == row.name) return &row;
-  return nullptr;
-}
-
-Error config_error(const std::string& path, const YAML::Mark& mark, const std::string& why) {
-  return Error(ErrorKind::usage, fmt::format("{}:{}:{}: {}", path, mark.line + 1, mark.column + 1, why));
-}
-
-std::string scalar(const YAML::Node& n, const std::string& path, const std::string& key) {
-  if (!n.IsScalar()) throw config_error(path, n.Mark(), fmt::format("'{}' must be a string", key));
-  return n.Scalar();
-}
-
-Context parse_context(const std::string& name, const YAML::Node& node, const std::string& path) {
-  Context c{name, {}};
-  if (node.IsNull()) return c;
-  if (!node.IsMap()) throw config_error(path, node.Mark(), fmt::format("context '{}' must be a mapping", name));
-  for (const auto& kv : node) {
-    std::string key = kv.first.Scalar();
-    const SettingSpec* row = spec_by_name(key);
-    if (!row)
-      throw config_error(path, kv.first.Mark(),
-                         fmt::format("unknown key '{}' in context '{}' (known: {})", key, name, known_keys()));
-    c.values[row->key] = scalar(kv.second, path, key);
-  }
-  return c;
-}
 
 std::string read_file(const std::string& path, bool& exists) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -191,50 +154,11 @@ ConfigFile load(const std::string& path) {
   cfg.path = path;
   std::string text = read_file(path, cfg.exists);
   if (!cfg.exists) return cfg;
-  YAML::Node root;
-  try {
-    check_yaml_syntax(text, path);  // yaml-cpp's parser runs out of memory on some bad input
-  } catch (const Error& e) {
-    throw Error(ErrorKind::usage, e.what());
-  }
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw config_error(path, e.mark, "invalid YAML: " + e.msg);
-  }
-  if (root.IsNull()) return cfg;
-  if (!root.IsMap()) throw config_error(path, root.Mark(), "the config must be a mapping");
-  for (const auto& kv : root) {
-    std::string key = kv.first.Scalar();
-    if (key == "current-context") {
-      if (!kv.second.IsNull()) cfg.current_context = scalar(kv.second, path, key);
-    } else if (key == "contexts") {
-      if (kv.second.IsNull()) continue;
-      if (!kv.second.IsMap())
-        throw config_error(path, kv.second.Mark(), "'contexts' must be a mapping of name to context");
-      for (const auto& ctx : kv.second)
-        cfg.contexts.push_back(parse_context(ctx.first.Scalar(), ctx.second, path));
-    } else {
-      throw config_error(path, kv.first.Mark(),
-                         fmt::format("unknown key '{}' (known: current-context, contexts)", key));
-    }
-  }
-  return cfg;
+  return parse_config(text, path);
 }
 
 void save(const ConfigFile& cfg) {
-  YAML::Emitter out;
-  out << YAML::BeginMap;
-  if (cfg.current_context) out << YAML::Key << "current-context" << YAML::Value << *cfg.current_context;
-  out << YAML::Key << "contexts" << YAML::Value << YAML::BeginMap;
-  for (const auto& c : cfg.contexts) {
-    out << YAML::Key << c.name << YAML::Value << YAML::BeginMap;
-    for (const auto& row : k_table)
-      if (auto v = c.get(row.key)) out << YAML::Key << row.name << YAML::Value << *v;
-    out << YAML::EndMap;
-  }
-  out << YAML::EndMap << YAML::EndMap;
-  write_file_atomic(cfg.path, std::string(out.c_str()) + "\n");
+  write_file_atomic(cfg.path, render_config(cfg));
 }
 
 void update(const std::string& path, const std::function<void(ConfigFile&)>& change) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wfctl::config {
@@ -73,6 +74,11 @@ struct ConfigFile {
 /// "<path>:<line>:<column>: <why>") for malformed YAML, an unknown key, a wrong type or an
 /// empty value; the errno table's kind when the file cannot be read (a directory: usage).
 ConfigFile load(const std::string& path);
+
+/// Parses the config file's text (YAML); throws Error(usage, "<path>:<line>:<column>: <why>").
+ConfigFile parse_config(std::string_view text, const std::string& path);
+/// The config file's text, as save() writes it.
+std::string render_config(const ConfigFile& config);
 
 /// Writes the config file atomically (creating its directory); callers that change a file
 /// others may change too use update() instead.

@@ -31,7 +31,7 @@ std::vector<ReadValue> read_json(std::string_view text, const std::string& sourc
 std::vector<ReadValue> read_yaml(std::string_view text, const std::string& source, DocumentBudget& budget);
 
 /// Throws Error(invalid_input, "<source>:<line>:<column>: invalid YAML: <why>") unless
-/// `text` is well-formed YAML (checked by libyaml; used before yaml-cpp reads a config file).
+/// `text` is well-formed YAML (checked by libyaml, so that a syntax error gets its own words).
 void check_yaml_syntax(std::string_view text, const std::string& source);
 
 /// Parses JSON this program wrote itself (a stored definition) in linear time; throws
