@@ -499,36 +499,6 @@ Syntax guess_syntax(Reader& reader) {
   return {explicit_vr, little > 0xFF && big <= 0xFF};
 }
 
-// The lowest stack address at which the guard still lets DCMTK read: 2 MiB below the caller's
-// frame, and never closer than half a megabyte to the end of the thread's stack.
-std::uintptr_t stack_floor() {
-  // 2 MiB hold many times the frames of k_max_sequence_depth levels, even with sanitizers;
-  // half a megabyte below that is left for what runs after a refused read.
-  constexpr std::uintptr_t k_budget = 2u << 20, k_reserve = 512u << 10;
-  const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-  std::uintptr_t lowest = 0;
-  pthread_attr_t attr;
-  if (::pthread_getattr_np(::pthread_self(), &attr) == 0) {
-    void* address = nullptr;
-    std::size_t size = 0;
-    if (::pthread_attr_getstack(&attr, &address, &size) == 0) {
-      lowest = reinterpret_cast<std::uintptr_t>(address);
-    }
-    ::pthread_attr_destroy(&attr);
-  }
-  const std::uintptr_t by_budget = here > k_budget ? here - k_budget : 0;
-  return std::max(by_budget, lowest + k_reserve);
-}
-
-bool below(std::uintptr_t floor) {
-  return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) < floor;
-}
-
-OFCondition stack_exhausted() {
-  return makeOFCondition(OFM_dcmdata, 0xFF01, OF_error,
-                         "Sequences nested too deeply to read safely");
-}
-
 }  // namespace
 
 void check_nesting(const std::string& path, const std::string& label) {
@@ -611,43 +581,35 @@ std::string stack_guard_message(const std::string& label) {
          std::to_string(k_max_sequence_depth) + " levels are refused)";
 }
 
-GuardedFileStream::GuardedFileStream(const OFFilename& name)
-    : DcmInputFileStream(name), m_floor(stack_floor()) {}
+// The lowest stack address at which the guard still lets DCMTK read: 2 MiB below the caller's
+// frame, and never closer than half a megabyte to the end of the thread's stack.
+std::uintptr_t stack_floor() {
+  // 2 MiB hold many times the frames of k_max_sequence_depth levels, even with sanitizers;
+  // half a megabyte below that is left for what runs after a refused read.
+  constexpr std::uintptr_t k_budget = 2u << 20, k_reserve = 512u << 10;
+  const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  std::uintptr_t lowest = 0;
+  pthread_attr_t attr;
+  if (::pthread_getattr_np(::pthread_self(), &attr) == 0) {
+    void* address = nullptr;
+    std::size_t size = 0;
+    if (::pthread_attr_getstack(&attr, &address, &size) == 0) {
+      lowest = reinterpret_cast<std::uintptr_t>(address);
+    }
+    ::pthread_attr_destroy(&attr);
+  }
+  const std::uintptr_t by_budget = here > k_budget ? here - k_budget : 0;
+  return std::max(by_budget, lowest + k_reserve);
+}
 
-bool GuardedFileStream::check() const {
-  if (!m_tripped && below(m_floor)) m_tripped = true;
-  return !m_tripped;
-}
-OFBool GuardedFileStream::good() const { return check() && DcmInputFileStream::good(); }
-OFCondition GuardedFileStream::status() const {
-  return check() ? DcmInputFileStream::status() : stack_exhausted();
-}
-OFBool GuardedFileStream::eos() { return !check() || DcmInputFileStream::eos(); }
-offile_off_t GuardedFileStream::avail() { return check() ? DcmInputFileStream::avail() : 0; }
-offile_off_t GuardedFileStream::read(void* buf, offile_off_t length) {
-  return check() ? DcmInputFileStream::read(buf, length) : 0;
-}
-offile_off_t GuardedFileStream::skip(offile_off_t length) {
-  return check() ? DcmInputFileStream::skip(length) : 0;
+bool below_stack_floor(std::uintptr_t floor) {
+  return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) < floor;
 }
 
-GuardedBufferStream::GuardedBufferStream() : m_floor(stack_floor()) {}
+OFCondition stack_exhausted() {
+  return makeOFCondition(OFM_dcmdata, 0xFF01, OF_error,
+                         "Sequences nested too deeply to read safely");
+}
 
-bool GuardedBufferStream::check() const {
-  if (!m_tripped && below(m_floor)) m_tripped = true;
-  return !m_tripped;
-}
-OFBool GuardedBufferStream::good() const { return check() && DcmInputBufferStream::good(); }
-OFCondition GuardedBufferStream::status() const {
-  return check() ? DcmInputBufferStream::status() : stack_exhausted();
-}
-OFBool GuardedBufferStream::eos() { return !check() || DcmInputBufferStream::eos(); }
-offile_off_t GuardedBufferStream::avail() { return check() ? DcmInputBufferStream::avail() : 0; }
-offile_off_t GuardedBufferStream::read(void* buf, offile_off_t length) {
-  return check() ? DcmInputBufferStream::read(buf, length) : 0;
-}
-offile_off_t GuardedBufferStream::skip(offile_off_t length) {
-  return check() ? DcmInputBufferStream::skip(length) : 0;
-}
 
 }  // namespace wfctl::dicom::detail

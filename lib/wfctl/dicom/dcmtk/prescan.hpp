@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 
 namespace wfctl::dicom::detail {
 
@@ -40,43 +41,40 @@ void check_nesting_implicit(std::span<const std::uint8_t> value, unsigned depth,
 /// explicit stack, in time linear in its size.
 void check_tree_depth(DcmItem& item, unsigned depth, const std::string& label);
 
-/// DCMTK's input stream over a file, failing every read once the calling thread has used more
+/// The stack guard's parts: the lowest stack address at which reads are still allowed for a
+/// stream made now, whether the caller is below it, and the condition a refused read reports.
+std::uintptr_t stack_floor();
+bool below_stack_floor(std::uintptr_t floor);
+OFCondition stack_exhausted();
+
+/// A DCMTK input stream (Base) that fails every read once the calling thread has used more
 /// than its share of stack since construction (see above); tripped() tells whether it did.
-class GuardedFileStream : public DcmInputFileStream {
+template <typename Base>
+class GuardedStream : public Base {
  public:
-  explicit GuardedFileStream(const OFFilename& name);
-  OFBool good() const override;
-  OFCondition status() const override;
-  OFBool eos() override;
-  offile_off_t avail() override;
-  offile_off_t read(void* buf, offile_off_t length) override;
-  offile_off_t skip(offile_off_t length) override;
+  template <typename... Args>
+  explicit GuardedStream(Args&&... args) : Base(std::forward<Args>(args)...), m_floor(stack_floor()) {}
+  OFBool good() const override { return check() && Base::good(); }
+  OFCondition status() const override { return check() ? Base::status() : stack_exhausted(); }
+  OFBool eos() override { return !check() || Base::eos(); }
+  offile_off_t avail() override { return check() ? Base::avail() : 0; }
+  offile_off_t read(void* buf, offile_off_t length) override { return check() ? Base::read(buf, length) : 0; }
+  offile_off_t skip(offile_off_t length) override { return check() ? Base::skip(length) : 0; }
   /// True once a read was refused for lack of stack.
   bool tripped() const { return m_tripped; }
 
  private:
-  bool check() const;
+  bool check() const {
+    if (!m_tripped && below_stack_floor(m_floor)) m_tripped = true;
+    return !m_tripped;
+  }
   std::uintptr_t m_floor = 0;
   mutable bool m_tripped = false;
 };
 
-/// The same guard over a buffer in memory.
-class GuardedBufferStream : public DcmInputBufferStream {
- public:
-  GuardedBufferStream();
-  OFBool good() const override;
-  OFCondition status() const override;
-  OFBool eos() override;
-  offile_off_t avail() override;
-  offile_off_t read(void* buf, offile_off_t length) override;
-  offile_off_t skip(offile_off_t length) override;
-  bool tripped() const { return m_tripped; }
-
- private:
-  bool check() const;
-  std::uintptr_t m_floor = 0;
-  mutable bool m_tripped = false;
-};
+/// The guard over a file, and over a buffer in memory.
+using GuardedFileStream = GuardedStream<DcmInputFileStream>;
+using GuardedBufferStream = GuardedStream<DcmInputBufferStream>;
 
 /// "<label>: sequences nested too deeply to read safely (...)", the error for a tripped guard.
 std::string stack_guard_message(const std::string& label);
