@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <wfctl/error.hpp>
-#include <wfctl/results.hpp>
-#include <wfctl/workflows.hpp>
+#include <wfctl/ops/results.hpp>
+#include <wfctl/ops/workflows.hpp>
 
 #include "cli.hpp"
 #include "progress.hpp"

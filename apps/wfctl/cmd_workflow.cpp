@@ -3,7 +3,7 @@
 #include <sstream>
 #include <iostream>
 #include <wfctl/error.hpp>
-#include <wfctl/workflows.hpp>
+#include <wfctl/ops/workflows.hpp>
 
 #include "cli.hpp"
 

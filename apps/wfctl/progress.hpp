@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include <wfctl/results.hpp>
+#include <wfctl/ops/results.hpp>
 
 namespace wfctl::cli {
 

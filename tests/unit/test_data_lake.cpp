@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 #include <wfctl/error.hpp>
-#include <wfctl/store/local/data_lake.hpp>
+#include <wfctl/store/lake/data_lake.hpp>
 #include <wfctl/util/fs.hpp>
 #include <wfctl/util/sha256.hpp>
 
@@ -23,9 +23,9 @@ namespace fs = std::filesystem;
 using wfctl::Error;
 using wfctl::ErrorKind;
 using wfctl::ReadFn;
-using wfctl::local::DataLake;
-using wfctl::local::LakeFile;
-using wfctl::local::StagedFile;
+using wfctl::lake::DataLake;
+using wfctl::lake::LakeFile;
+using wfctl::lake::StagedFile;
 using wfctl::test::TempDir;
 
 namespace {
@@ -250,7 +250,7 @@ TEST_CASE("lake: unsafe names are refused and create nothing", "[lake]") {
       " ",
   };
   for (const auto& name : unsafe) {
-    INFO("name: " << wfctl::local::escape_name(name));
+    INFO("name: " << wfctl::lake::escape_name(name));
     try {
       DataLake::check_name(name);
       FAIL("check_name accepted it");
@@ -526,7 +526,7 @@ TEST_CASE("lake: a removal is all or nothing and puts files back unless committe
   CHECK(kind_of([&] { lake.remove_files(7, {"a", "nope", "b"}); }) == ErrorKind::not_found);
   CHECK(lake.scan(7).size() == 2);
   {
-    wfctl::local::Removal r = lake.remove_files(7, {"a", "b"});
+    wfctl::lake::Removal r = lake.remove_files(7, {"a", "b"});
     CHECK(r.names() == std::vector<std::string>{"a", "b"});
     CHECK(lake.scan(7).empty());  // out of sight while the removal is pending
   }  // not committed: both come back, byte for byte

@@ -11,13 +11,19 @@
 #include <fmt/format.h>
 #include <thread>
 #include <wfctl/error.hpp>
-#include <wfctl/store/local/data_lake.hpp>
+#include <wfctl/store/lake/data_lake.hpp>
 #include <wfctl/store/local/schema.hpp>
 #include <wfctl/store/local/sqlite.hpp>
 #include <wfctl/util/fs.hpp>
 #include <wfctl/util/time.hpp>
 
 namespace wfctl::local {
+
+using lake::DataLake;
+using lake::LakeFile;
+using lake::Publication;
+using lake::Removal;
+using lake::StagedFile;
 
 namespace fs = std::filesystem;
 

@@ -11,9 +11,11 @@ class Database;
 struct LockWait;
 }
 
-namespace wfctl::local {
-
+namespace wfctl::lake {
 class DataLake;
+}
+
+namespace wfctl::local {
 
 class LocalStore final : public Store {
  public:
@@ -55,7 +57,7 @@ class LocalStore final : public Store {
   sqlite::Database* reader();
   /// The read-write connection, creating the store and its schema when missing.
   sqlite::Database& writer();
-  DataLake& lake();
+  lake::DataLake& lake();
   sqlite::LockWait lock_wait() const;
   /// The database's name as SQLite is given it.
   std::string sqlite_name() const;
@@ -64,7 +66,7 @@ class LocalStore final : public Store {
   StoreOptions m_options;
   std::unique_ptr<sqlite::Database> m_writer, m_reader;
   bool m_reader_empty = false;  // the database file exists but holds no schema yet
-  std::unique_ptr<DataLake> m_lake;
+  std::unique_ptr<lake::DataLake> m_lake;
 };
 
 }  // namespace wfctl::local

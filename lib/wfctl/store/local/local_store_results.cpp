@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 #include <wfctl/error.hpp>
-#include <wfctl/store/local/data_lake.hpp>
+#include <wfctl/store/lake/data_lake.hpp>
 #include <wfctl/store/local/local_store.hpp>
 #include <wfctl/store/local/sqlite.hpp>
 #include <wfctl/util/fs.hpp>
@@ -14,6 +14,12 @@
 #include <wfctl/util/time.hpp>
 
 namespace wfctl::local {
+
+using lake::DataLake;
+using lake::LakeFile;
+using lake::Publication;
+using lake::Removal;
+using lake::StagedFile;
 
 namespace {
 

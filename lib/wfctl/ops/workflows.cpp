@@ -1,4 +1,4 @@
-#include <wfctl/workflows.hpp>
+#include <wfctl/ops/workflows.hpp>
 
 #include <cerrno>
 #include <charconv>

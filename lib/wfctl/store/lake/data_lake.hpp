@@ -1,7 +1,8 @@
 #pragma once
-// The data-lake folder of the local store: records/{record_id}/{name} holds a record's files
-// (the ScanHub layout, which an external reconstruction service also writes into), tmp/ holds
-// uploads in progress. Only the file system lives here; metadata rows are the caller's.
+// The data lake: records/{record_id}/{name} holds a record's files (the ScanHub layout, which an
+// external reconstruction service also writes into), tmp/ holds uploads in progress. Only the
+// file system lives here; metadata rows are the index's, whatever index a store keeps (the local
+// store's SQLite, later a shared database), so any store can reuse this part.
 //
 // Nothing is ever written outside records/{id}/ and tmp/: every step below the root is
 // opened with openat(O_NOFOLLOW), so a symlinked records/, records/{id} or tmp/ is refused
@@ -25,7 +26,7 @@
 #include <wfctl/util/fs.hpp>
 #include <wfctl/util/io.hpp>
 
-namespace wfctl::local {
+namespace wfctl::lake {
 
 /// One regular file of the lake, as stat() saw it.
 struct LakeFile {
@@ -186,4 +187,4 @@ class DataLake {
 /// after 64 bytes with "...".
 std::string escape_name(std::string_view name);
 
-}  // namespace wfctl::local
+}  // namespace wfctl::lake

@@ -1,4 +1,4 @@
-#include <wfctl/results.hpp>
+#include <wfctl/ops/results.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <wfctl/util/copy.hpp>
 #include <wfctl/util/fs.hpp>
 #include <wfctl/util/signals.hpp>
-#include <wfctl/workflows.hpp>
+#include <wfctl/ops/workflows.hpp>
 
 namespace wfctl {
 

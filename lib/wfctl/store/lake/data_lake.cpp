@@ -18,11 +18,11 @@
 #include <mutex>
 #include <thread>
 #include <wfctl/error.hpp>
-#include <wfctl/store/local/data_lake.hpp>
+#include <wfctl/store/lake/data_lake.hpp>
 #include <wfctl/util/copy.hpp>
 #include <wfctl/util/utf8.hpp>
 
-namespace wfctl::local {
+namespace wfctl::lake {
 
 namespace fs = std::filesystem;
 
@@ -610,4 +610,4 @@ void DataLake::remove_stale_temp_files(int tmp_dir) noexcept {
   }
 }
 
-}  // namespace wfctl::local
+}  // namespace wfctl::lake
