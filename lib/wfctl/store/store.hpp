@@ -44,6 +44,11 @@ struct PutOptions {
   std::function<void(const ResultFile&)> before_commit;
 };
 
+/// Thread safety: one Store object may be called from many threads at once (a server's
+/// request threads, a worker beside them); each call is independent. The local store leases a
+/// SQLite connection per call from a small pool and creates its schema once. Objects a call
+/// returns belong to the caller. Hooks (before_commit, progress, on_lock_wait) run on the
+/// calling thread, on_lock_wait possibly on several threads at once.
 class Store {
  public:
   virtual ~Store() = default;

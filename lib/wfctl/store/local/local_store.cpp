@@ -113,7 +113,7 @@ void enable_wal(sqlite::Database& db) {
 
 
 LocalStore::LocalStore(fs::path root, const StoreOptions& options)
-    : m_root(std::move(root)), m_options(options) {}
+    : m_root(std::move(root)), m_options(options), m_lake(std::make_unique<lake::DataLake>(m_root)) {}
 
 LocalStore::~LocalStore() = default;
 
@@ -165,15 +165,13 @@ void check_root(const fs::path& root) {
 
 }  // namespace
 
-sqlite::Database* LocalStore::reader() {
-  if (m_writer) return m_writer.get();
-  if (m_reader) return m_reader.get();
-  if (m_reader_empty) return nullptr;
-  check_root(m_root);
+std::unique_ptr<sqlite::Database> LocalStore::open_reader() {
   const std::string what = fmt::format("cannot read store {}", m_root.string());
-  if (!present(database_path(), what)) return nullptr;
   // SQLite opens lazily and calls an unreadable file "unable to open": ask the system first.
-  if (UniqueFd probe(::open(database_path().c_str(), O_RDONLY | O_CLOEXEC)); !probe) throw errno_error(errno, what);
+  if (UniqueFd probe(::open(database_path().c_str(), O_RDONLY | O_CLOEXEC)); !probe) {
+    if (errno == ENOENT) return nullptr;  // removed since it was looked at
+    throw errno_error(errno, what);
+  }
   auto db = std::make_unique<sqlite::Database>(sqlite_name(), false, false, lock_wait());
   int version = 0;
   try {
@@ -186,49 +184,61 @@ sqlite::Database* LocalStore::reader() {
     db = sqlite::Database::immutable(sqlite_name());
     version = schema_version(*db);
   }
-  if (version == 0) {
-    m_reader_empty = true;  // created, but a crash came before its schema: nothing stored
-    return nullptr;
+  if (version == 0) return nullptr;  // created, but a crash came before its schema: nothing stored
+  if (version < current_schema_version()) {
+    writer();  // a one-time upgrade of an older store
+    version = schema_version(*db);
   }
-  if (version < current_schema_version()) return &writer();  // a one-time upgrade of an older store
   if (version > current_schema_version())
     throw Error(ErrorKind::not_supported,
                 fmt::format("store {} has schema version {}, newer than this wfctl's {}", m_root.string(), version,
                             current_schema_version()),
                 "upgrade wfctl");
-  m_reader = std::move(db);
-  return m_reader.get();
+  return db;
 }
 
-sqlite::Database& LocalStore::writer() {
-  if (m_writer) return *m_writer;
+std::optional<Lease> LocalStore::reader() {
   check_root(m_root);
-  if (!present(m_root, fmt::format("cannot open store {}", m_root.string()))) {
-    std::error_code ec;
-    fs::create_directories(m_root, ec);
-    if (ec) throw errno_error(ec.value(), fmt::format("cannot create store {}", m_root.string()));
-  }
+  if (!present(database_path(), fmt::format("cannot read store {}", m_root.string()))) return std::nullopt;
+  Lease lease = m_readers.acquire([this] { return open_reader(); });
+  if (!lease.get()) return std::nullopt;
+  return lease;
+}
+
+std::unique_ptr<sqlite::Database> LocalStore::open_writer() {
   auto db = std::make_unique<sqlite::Database>(sqlite_name(), true, true, lock_wait());
   // The WAL and its index stay when the last connection closes, so that users who may read
   // but not write the store can still open it (they cannot create those files).
   db->persist_wal();
-  enable_wal(*db);
   db->exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
-  migrate(*db);
-  m_reader.reset();
-  m_reader_empty = false;
-  m_writer = std::move(db);
-  return *m_writer;
+  return db;
 }
 
-DataLake& LocalStore::lake() {
-  if (!m_lake) m_lake = std::make_unique<DataLake>(m_root);
-  return *m_lake;
+Lease LocalStore::writer() {
+  {
+    std::lock_guard lock(m_init);
+    if (!m_initialised) {
+      check_root(m_root);
+      if (!present(m_root, fmt::format("cannot open store {}", m_root.string()))) {
+        std::error_code ec;
+        fs::create_directories(m_root, ec);
+        if (ec) throw errno_error(ec.value(), fmt::format("cannot create store {}", m_root.string()));
+      }
+      Lease first(m_writers, open_writer());
+      enable_wal(*first);
+      migrate(*first);
+      m_initialised = true;
+      // Readers opened before the schema existed were not kept; those opened on an older
+      // schema see the new one on their next statement.
+    }
+  }
+  return m_writers.acquire([this] { return open_writer(); });
 }
 
 std::vector<Workflow> LocalStore::create_workflows(const std::vector<WorkflowDraft>& drafts,
                                                    const BeforeCommit<std::vector<Workflow>>& before_commit) {
-  auto& d = writer();
+  Lease lease = writer();
+  auto& d = *lease;
   sqlite::Transaction tx(d);
   std::vector<Workflow> created;
   created.reserve(drafts.size());
@@ -239,15 +249,16 @@ std::vector<Workflow> LocalStore::create_workflows(const std::vector<WorkflowDra
 }
 
 std::optional<Workflow> LocalStore::find_workflow(WorkflowId id) {
-  auto* d = reader();
-  if (!d) return std::nullopt;
-  return select_by_id(*d, id);
+  auto r = reader();
+  if (!r) return std::nullopt;
+  return select_by_id(**r, id);
 }
 
 std::vector<Workflow> LocalStore::list_workflows(const ListQuery& q) {
   std::string order = order_column(q.sort_by);  // validate before looking at the store
-  auto* d = reader();
-  if (!d) return {};
+  auto r = reader();
+  if (!r) return {};
+  auto* d = r->get();
   std::string sql = fmt::format("SELECT {}{} FROM workflows WHERE 1 = 1", k_columns,
                                 q.with_definition ? ", definition" : "");
   if (q.name) sql += " AND name = :name";
@@ -270,7 +281,8 @@ std::vector<Workflow> LocalStore::list_workflows(const ListQuery& q) {
 Workflow LocalStore::update_workflow(WorkflowId id, const WorkflowUpdate& update,
                                      const BeforeCommit<Workflow>& before_commit) {
   if (!reader()) throw Error(ErrorKind::not_found, not_found_message(id));
-  auto& d = writer();
+  Lease lease = writer();
+  auto& d = *lease;
   sqlite::Transaction tx(d);
   auto current = select_by_id(d, id);
   if (!current) throw Error(ErrorKind::not_found, not_found_message(id));
@@ -286,7 +298,8 @@ std::vector<WorkflowId> LocalStore::delete_workflows(const std::vector<WorkflowI
     if (ignore_not_found || ids.empty()) return {};
     throw Error(ErrorKind::not_found, not_found_message(ids.front()));
   }
-  auto& d = writer();
+  Lease lease = writer();
+  auto& d = *lease;
   sqlite::Transaction tx(d);
   std::vector<WorkflowId> deleted;
   sqlite::Statement st(d, "DELETE FROM workflows WHERE id = ?");
@@ -307,7 +320,8 @@ std::vector<WorkflowId> LocalStore::delete_workflows(const std::vector<WorkflowI
 std::vector<ApplyOutcome> LocalStore::apply_workflows(const std::vector<WorkflowDraft>& drafts,
                                                       const BeforeCommit<std::vector<ApplyOutcome>>& before_commit) {
   check_unique_keys(drafts);
-  auto& d = writer();
+  Lease lease = writer();
+  auto& d = *lease;
   sqlite::Transaction tx(d);
   std::vector<ApplyOutcome> out;
   for (const auto& draft : drafts) {

@@ -3,13 +3,11 @@
 // (records/{id}/…) under one directory.
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <optional>
 
+#include <wfctl/store/local/pool.hpp>
 #include <wfctl/store/store.hpp>
-
-namespace wfctl::sqlite {
-class Database;
-struct LockWait;
-}
 
 namespace wfctl::lake {
 class DataLake;
@@ -51,22 +49,25 @@ class LocalStore final : public Store {
   std::filesystem::path database_path() const;
 
  private:
-  /// The database for a read: the write connection when this store already has one, else a
-  /// read-only connection (which never writes and never waits for a writer); nullptr when
-  /// the store does not exist yet or holds no schema (reads then see an empty store).
-  sqlite::Database* reader();
-  /// The read-write connection, creating the store and its schema when missing.
-  sqlite::Database& writer();
-  lake::DataLake& lake();
+  /// A connection for a read: read-only, so it never writes and never waits for a writer;
+  /// nullopt when the store does not exist yet or holds no schema (reads then see an empty
+  /// store). Never cached as absent: another thread or process may create the store.
+  std::optional<Lease> reader();
+  /// A read-write connection; the first one creates the store and its schema (once).
+  Lease writer();
+  std::unique_ptr<sqlite::Database> open_reader();
+  std::unique_ptr<sqlite::Database> open_writer();
+  lake::DataLake& lake() { return *m_lake; }
   sqlite::LockWait lock_wait() const;
   /// The database's name as SQLite is given it.
   std::string sqlite_name() const;
 
-  std::filesystem::path m_root;
-  StoreOptions m_options;
-  std::unique_ptr<sqlite::Database> m_writer, m_reader;
-  bool m_reader_empty = false;  // the database file exists but holds no schema yet
-  std::unique_ptr<lake::DataLake> m_lake;
+  const std::filesystem::path m_root;
+  const StoreOptions m_options;
+  const std::unique_ptr<lake::DataLake> m_lake;
+  ConnectionPool m_readers, m_writers;
+  std::mutex m_init;         // held while the first writer creates or migrates the schema
+  bool m_initialised = false;
 };
 
 }  // namespace wfctl::local

@@ -99,7 +99,8 @@ ResultFile LocalStore::put_result(RecordId record, const std::string& name, cons
   if (opts.verify) opts.verify(staged.path().string());
   // Lock, publish, index, commit: a failure at any step (a read-only database, a full disk,
   // a lock held past its timeout) takes the publication back, and the old file and row stay.
-  auto& d = writer();
+  Lease lease = writer();
+  auto& d = *lease;
   sqlite::Transaction tx(d);
   ResultFile file{record, name, staged.size(), staged.sha256(), now_iso_utc()};
   Publication published = lake().publish(staged, record, name, opts.force);
@@ -112,7 +113,8 @@ ResultFile LocalStore::put_result(RecordId record, const std::string& name, cons
 
 std::vector<ResultFile> LocalStore::list_results(std::optional<RecordId> record) {
   auto files = lake().scan(record);
-  auto rows = load_rows(reader(), record);
+  auto r = reader();
+  auto rows = load_rows(r ? r->get() : nullptr, record);
   std::vector<ResultFile> out;
   out.reserve(files.size());
   for (const auto& f : files) {
@@ -126,7 +128,8 @@ std::optional<ResultFile> LocalStore::find_result(RecordId record, const std::st
   DataLake::check_name(name);
   auto f = lake().stat(record, name);
   if (!f) return std::nullopt;
-  auto rows = load_rows(reader(), record, &name);
+  auto r = reader();
+  auto rows = load_rows(r ? r->get() : nullptr, record, &name);
   auto it = rows.find({record, name});
   return metadata_of(lake(), *f, it == rows.end() ? nullptr : &it->second);
 }
@@ -136,7 +139,8 @@ ResultFile LocalStore::read_result(RecordId record, const std::string& name, con
   auto opened = lake().open(record, name);
   if (!opened) throw Error(ErrorKind::not_found, relative_name(record, name) + " not found");
   const LakeFile& stat = opened->second;
-  auto rows = load_rows(reader(), record, &name);
+  auto r = reader();
+  auto rows = load_rows(r ? r->get() : nullptr, record, &name);
   auto it = rows.find({record, name});
   std::optional<std::string> expected;
   std::string stored = iso_utc_from_ns(stat.mtime_ns);
@@ -172,7 +176,8 @@ std::vector<ResultFile> LocalStore::delete_results(RecordId record, const std::o
     if (ignore_not_found) return {};
     throw Error(ErrorKind::not_found, name ? what() + " not found" : what() + " holds no files");
   }
-  auto& d = writer();
+  Lease lease = writer();
+  auto& d = *lease;
   sqlite::Transaction tx(d);
   // Under the lock no other wfctl changes the record: this is what gets deleted.
   std::vector<LakeFile> files;

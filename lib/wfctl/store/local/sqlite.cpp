@@ -84,7 +84,10 @@ void Database::persist_wal() {
 int Database::on_busy(void* p, int count) {
   auto* self = static_cast<Database*>(p);
   const auto now = std::chrono::steady_clock::now();
-  if (count == 0) self->m_wait_start = now;
+  if (count == 0) {  // a new wait (a pooled connection waits once per operation)
+    self->m_wait_start = now;
+    self->m_notified = false;
+  }
   if (interrupt_requested()) return 0;
   const auto waited = now - self->m_wait_start;
   if (waited >= self->m_wait.timeout) return 0;
