@@ -1,4 +1,5 @@
 #include "cli.hpp"
+#include <fmt/format.h>
 
 #include "terminal.hpp"
 
@@ -73,6 +74,20 @@ std::string AppContext::missing_store_hint() const {
   if (!m_store || m_store->exists()) return {};
   // Only a read gets here with a store that does not exist: a write would have created it.
   return "store " + m_store->describe() + " does not exist: nothing has been stored there yet";
+}
+
+std::string AppContext::hint_for(const Error& e) const {
+  if (!e.hint().empty()) return e.hint();
+  for (const auto& item : e.items())
+    if (auto it = m_item_hints.find(item.type); it != m_item_hints.end()) return it->second;
+  if (auto it = m_hints.find(e.kind()); it != m_hints.end()) return it->second;
+  for (const auto& item : e.items()) {
+    if (item.type != "value_error.missing" || item.loc.size() != 2) continue;
+    const auto* field = std::get_if<std::string>(&item.loc[1]);
+    if (field && (*field == "name" || *field == "version"))
+      return fmt::format("put {0} in the document or give --{0}", *field);
+  }
+  return {};
 }
 
 void configure_root(CLI::App& app, AppContext& ctx) {

@@ -3,13 +3,16 @@
 // store opened on first use, and the action chosen by parsing.
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
 
 #include <wfctl/config/config.hpp>
 #include <wfctl/output/render.hpp>
+#include <wfctl/error.hpp>
 #include <wfctl/store/store.hpp>
+#include <wfctl/util/cancel.hpp>
 
 namespace wfctl::cli {
 
@@ -36,8 +39,21 @@ class AppContext {
   output::Options output_without_config();
   /// A hint for the end of a command that read a store which does not exist, or empty.
   std::string missing_store_hint() const;
+  /// The cancellation token of this command: cancelled by Ctrl-C or SIGTERM.
+  const Cancel& cancel() const { return m_cancel; }
+  /// Names the flag that helps with errors of `kind` in this command ("use --force to
+  /// replace it"): the library's messages speak of fields, the command knows its flags.
+  void hint(ErrorKind kind, std::string text) { m_hints[kind] = std::move(text); }
+  /// The same for errors that carry an item of this type ("value_error.dicom").
+  void hint(const std::string& item_type, std::string text) { m_item_hints[item_type] = std::move(text); }
+  /// The hint line for `e`: its own, the command's for its kind, or one naming the flag of a
+  /// missing meta field.
+  std::string hint_for(const Error& e) const;
 
  private:
+  Cancel m_cancel = Cancel::on_signal();
+  std::map<ErrorKind, std::string> m_hints;
+  std::map<std::string, std::string> m_item_hints;
   std::optional<config::ConfigFile> m_config;
   std::optional<config::Settings> m_settings;
   std::unique_ptr<Store> m_store;

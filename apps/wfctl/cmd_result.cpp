@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
 #include <wfctl/error.hpp>
@@ -14,6 +15,21 @@
 namespace wfctl::cli {
 
 namespace {
+
+// "--window CENTER,WIDTH"; throws Error(usage) unless WIDTH > 0.
+std::pair<double, double> parse_window(const std::string& text) {
+  auto comma = text.find(',');
+  try {
+    if (comma != std::string::npos) {
+      std::size_t p1 = 0, p2 = 0;
+      std::string a = text.substr(0, comma), b = text.substr(comma + 1);
+      double center = std::stod(a, &p1), width = std::stod(b, &p2);
+      if (p1 == a.size() && p2 == b.size() && width > 0) return {center, width};
+    }
+  } catch (const std::exception&) {
+  }
+  throw Error(ErrorKind::usage, fmt::format("invalid --window '{}': expected CENTER,WIDTH with WIDTH > 0", text));
+}
 
 void add_upload(CLI::App& group, AppContext& ctx) {
   struct Opts {
@@ -32,17 +48,23 @@ void add_upload(CLI::App& group, AppContext& ctx) {
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
-      UploadRequest r{parse_id(o->record, "record id"), o->file, o->name, o->force, o->dicom, {}, {}};
+      auto record = parse_id(o->record, "record id");
+      if (o->file == "-" && !o->name)
+        throw Error(ErrorKind::usage, "uploading from stdin needs --name", "e.g. wfctl result upload 7 - --name kspace.npy");
+      InputFile input(o->file);
       Progress bar("uploading");
-      r.progress = bar.callback();
-      r.before_commit = print_before_commit<ResultFile>([out, &bar](std::ostream& text, const ResultFile& f) {
+      IngestOptions io{o->force, o->dicom, ctx.cancel(), {}};
+      io.before_commit = print_before_commit<ResultFile>([out, &bar](std::ostream& text, const ResultFile& f) {
         bar.clear();
         if (out.format == output::Format::table || out.format == output::Format::wide)
-          text << fmt::format("records/{}/{} uploaded: {} bytes, sha256 {}\n", f.record_id, f.name, f.size, f.sha256);
+          text << fmt::format("{} uploaded: {} bytes, sha256 {}\n", record_path(f.record_id, f.name), f.size, f.sha256);
         else
           output::print_result(text, f, out);
       });
-      upload_result(ctx.store(), r);
+      ctx.hint(ErrorKind::conflict, "use --force to replace it");
+      ctx.hint("value_error.dicom", "upload it without --dicom and under another extension to store it as opaque bytes");
+      auto name = o->name ? *o->name : std::filesystem::path(o->file).filename().string();
+      ingest_result(ctx.store(), record, name, input.source(bar.callback()), io);
     };
   });
 }
@@ -82,8 +104,8 @@ void add_download(CLI::App& group, AppContext& ctx) {
       if (o->output == "-" && ::isatty(STDOUT_FILENO) == 1)
         throw Error(ErrorKind::usage, "refusing to write binary data to a terminal", "use -O PATH or redirect stdout");
       Progress bar("downloading");
-      DownloadRequest r{id, o->name, o->output, o->force, bar.callback()};
-      download_result(ctx.store(), r);
+      ctx.hint(ErrorKind::conflict, "use --force to overwrite it");
+      download_result(ctx.store(), DownloadRequest{id, o->name, o->output, o->force, bar.callback(), ctx.cancel()});
     };
   });
 }
@@ -111,7 +133,7 @@ void add_delete(CLI::App& group, AppContext& ctx) {
       if (!o->all) name = o->file.value_or(default_result_name(id));
       auto removed = ctx.store().delete_results(
           id, name, o->ignore_not_found,
-          print_before_commit<std::vector<ResultFile>>([out](std::ostream& text, const auto& files) {
+          {ctx.cancel(), print_before_commit<std::vector<ResultFile>>([out](std::ostream& text, const auto& files) {
             if (output::is_structured(out.format)) {
               Json arr = Json::array();
               for (const auto& r : files) arr.push_back(Json{{"record_id", r.record_id}, {"name", r.name}, {"size", r.size}});
@@ -119,9 +141,9 @@ void add_delete(CLI::App& group, AppContext& ctx) {
             }
             for (const auto& r : files) {
               if (out.format == output::Format::name) text << r.record_id << '/' << r.name << '\n';
-              else text << "records/" << r.record_id << '/' << r.name << " deleted\n";
+              else text << record_path(r.record_id, r.name) << " deleted\n";
             }
-          }));
+          })});
       // Nothing to delete with --ignore-not-found: no hook ran; JSON still prints a list.
       if (removed.empty() && output::is_structured(out.format)) output::print_structured(std::cout, Json::array(), out.format);
     };
@@ -149,7 +171,7 @@ void add_image(CLI::App& group, AppContext& ctx) {
       if (!o->png) {
         if (::isatty(STDOUT_FILENO) == 1)
           throw Error(ErrorKind::usage, "refusing to write binary data to a terminal", "use --png PATH or redirect stdout");
-        download_result(ctx.store(), DownloadRequest{id, default_result_name(id), "-", false, {}});
+        download_result(ctx.store(), DownloadRequest{id, default_result_name(id), "-", false, {}, ctx.cancel()});
         return;
       }
       dicom::RenderOptions ro;
@@ -157,9 +179,9 @@ void add_image(CLI::App& group, AppContext& ctx) {
       if (o->window) ro.window = parse_window(*o->window);
       if (*o->png == "-" && ::isatty(STDOUT_FILENO) == 1)
         throw Error(ErrorKind::usage, "refusing to write binary data to a terminal", "use --png PATH or redirect stdout");
-      ResultCopy copy(ctx.store(), id, default_result_name(id));
-      if (*o->png == "-") std::cout << dicom::render_png_bytes(copy.path(), ro);
-      else write_preview(*o->png, dicom::render_png_bytes(copy.path(), ro));
+      auto png = preview(ctx.store(), id, ro, ctx.cancel());
+      if (*o->png == "-") std::cout << png;
+      else write_preview(*o->png, png);
     };
   });
 }
@@ -178,18 +200,8 @@ void add_info(CLI::App& group, AppContext& ctx) {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
       auto target = parse_record_or_file(o->target);
-      std::optional<ResultCopy> copy;
-      std::string path = target.path;
-      if (target.record) {
-        copy.emplace(ctx.store(), *target.record, default_result_name(*target.record));
-        path = copy->path();
-      }
-      if (o->all) {
-        if (!output::is_structured(out.format))
-          throw Error(ErrorKind::usage, "--all needs -o json or -o yaml");
-        return output::print_structured(std::cout, dicom::to_dicom_json(path), out.format);
-      }
-      auto summary = dicom::to_json(dicom::read_summary(path));
+      if (o->all && !output::is_structured(out.format)) throw Error(ErrorKind::usage, "--all needs -o json or -o yaml");
+      auto summary = describe_dicom(ctx.store(), target, o->all, ctx.cancel());
       if (output::is_structured(out.format))
         return output::print_structured(std::cout, summary, out.format);
       if (out.format == output::Format::name) {
@@ -204,19 +216,10 @@ void add_info(CLI::App& group, AppContext& ctx) {
   });
 }
 
-std::vector<dicom::ExportSource> sources_for(AppContext& ctx, const std::vector<std::string>& records,
-                                             std::vector<std::unique_ptr<ResultCopy>>& copies) {
+std::vector<RecordId> record_ids(const std::vector<std::string>& records) {
   std::vector<RecordId> ids;
-  for (const auto& r : records) {  // every id checked before any lookup; `export 7 7` is `export 7`
-    auto id = parse_id(r, "record id");
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
-  }
-  std::vector<dicom::ExportSource> sources;
-  for (auto id : ids) {
-    copies.push_back(std::make_unique<ResultCopy>(ctx.store(), id, default_result_name(id)));
-    sources.push_back({copies.back()->path(), copies.back()->label()});
-  }
-  return sources;
+  for (const auto& r : records) ids.push_back(parse_id(r, "record id"));  // every id checked first
+  return ids;
 }
 
 void add_export(CLI::App& group, AppContext& ctx) {
@@ -234,8 +237,7 @@ void add_export(CLI::App& group, AppContext& ctx) {
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
-      std::vector<std::unique_ptr<ResultCopy>> copies;
-      auto written = dicom::export_tree(sources_for(ctx, o->records, copies), o->dir, o->anonymize);
+      auto written = export_results(ctx.store(), record_ids(o->records), o->dir, o->anonymize, ctx.cancel());
       if (output::is_structured(out.format)) {
         Json arr = Json::array();
         for (const auto& w : written) arr.push_back(Json{{"source", w.label}, {"target", w.path}});
@@ -287,13 +289,10 @@ void add_send(CLI::App& group, AppContext& ctx) {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
       auto peer = dicom::parse_peer(o->peer);
-      std::vector<std::unique_ptr<ResultCopy>> copies;
-      auto statuses = dicom::send(sources_for(ctx, o->records, copies), peer, o->calling, o->timeout);
-      std::size_t failed = 0;
+      auto statuses = send_results(ctx.store(), record_ids(o->records), peer, o->calling, o->timeout, ctx.cancel());
       Json arr = Json::array();
       output::Table t({"SOURCE", "STATUS", "SOP INSTANCE UID", "MESSAGE"});
       for (const auto& s : statuses) {
-        if (!s.ok) ++failed;
         arr.push_back(Json{{"source", s.label}, {"ok", s.ok}, {"status", s.status},
                            {"sop_instance_uid", s.sop_instance_uid}, {"message", s.message}});
         t.add({s.label, s.ok ? "stored" : "failed", s.sop_instance_uid, s.message});
@@ -303,8 +302,7 @@ void add_send(CLI::App& group, AppContext& ctx) {
         for (const auto& s : statuses)
           if (s.ok) std::cout << s.label << '\n';
       } else t.print(std::cout, out.no_headers);
-      if (failed > 0)
-        throw Error(ErrorKind::unavailable, fmt::format("{} of {} files were not stored by {}", failed, statuses.size(), o->peer));
+      throw_if_failed(statuses, o->peer);
     };
   });
 }

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <sstream>
 #include <iostream>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <wfctl/error.hpp>
 #include <wfctl/ops/workflows.hpp>
 
@@ -41,10 +43,10 @@ void add_create(CLI::App& app, AppContext& ctx) {
       auto drafts = load_drafts(o->file, o->meta);
       // Printed before the commit: when stdout cannot take the new ids (a full disk, a closed
       // pipe) nothing is stored, so that a retry does not create the workflows twice.
-      ctx.store().create_workflows(
-          drafts, print_before_commit<std::vector<Workflow>>([out](std::ostream& text, const auto& created) {
-            output::print_changed(text, created, std::vector<std::string>(created.size(), "created"), out);
-          }));
+      create_workflows(ctx.store(), drafts,
+                       {ctx.cancel(), print_before_commit<std::vector<Workflow>>([out](std::ostream& text, const auto& created) {
+                          output::print_changed(text, created, std::vector<std::string>(created.size(), "created"), out);
+                        })});
     };
   });
 }
@@ -71,6 +73,7 @@ void add_get(CLI::App& app, AppContext& ctx) {
 void add_list(CLI::App& app, AppContext& ctx) {
   struct Opts {
     ListQuery query;
+    std::string sort_by = "id";
     bool meta = false;
   };
   auto o = std::make_shared<Opts>();
@@ -80,7 +83,7 @@ void add_list(CLI::App& app, AppContext& ctx) {
   cmd->add_option("--name", o->query.name, "Only workflows with this exact name");
   cmd->add_option("--author", o->query.author, "Only workflows by this exact author");
   cmd->add_option("--version", o->query.version, "Only workflows with this exact version");
-  cmd->add_option("--sort-by", o->query.sort_by, "Order: id, name, version, author, created, updated")
+  cmd->add_option("--sort-by", o->sort_by, fmt::format("Order: {}", fmt::join(sort_key_names(), ", ")))
       ->default_str("id");
   cmd->add_flag("--reverse", o->query.descending, "Reverse the order");
   cmd->add_option("--limit", o->query.limit, "At most N workflows")->check(positive());
@@ -89,9 +92,13 @@ void add_list(CLI::App& app, AppContext& ctx) {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
       auto q = o->query;
-      // Tables and names never show definitions: do not read or parse them.
+      try {
+        q.sort_by = parse_sort_key(o->sort_by);
+      } catch (const Error& e) {
+        throw Error(ErrorKind::usage, fmt::format("invalid --sort-by '{}'", o->sort_by), e.hint());
+      }
+      // Tables and names never show definitions: do not read them.
       q.with_definition = !o->meta && output::is_structured(out.format);
-      q.raw_definitions = out.format == output::Format::json;  // printed as stored, not re-parsed
       output::print_workflows(std::cout, ctx.store().list_workflows(q), out, o->meta);
     };
   });
@@ -114,10 +121,11 @@ void add_update(CLI::App& app, AppContext& ctx) {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
       auto id = parse_id(o->id, "workflow id");
+      ctx.hint(ErrorKind::usage, "give -f FILE or one of --name, --version, --author, --description");
       update_workflow(ctx.store(), id, o->file, o->meta,
-                      print_before_commit<Workflow>([out](std::ostream& text, const Workflow& w) {
-                        output::print_changed(text, {w}, {"updated"}, out);
-                      }));
+                      {ctx.cancel(), print_before_commit<Workflow>([out](std::ostream& text, const Workflow& w) {
+                         output::print_changed(text, {w}, {"updated"}, out);
+                       })});
     };
   });
 }
@@ -141,14 +149,13 @@ void add_delete(CLI::App& app, AppContext& ctx) {
         auto id = parse_id(s, "workflow id");
         if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);  // `delete 9 9` is `delete 9`
       }
-      ctx.store().delete_workflows(
-          ids, o->ignore_not_found,
-          print_before_commit<std::vector<WorkflowId>>([out](std::ostream& text, const auto& deleted) {
-            for (auto id : deleted) {
-              if (out.format == output::Format::name) text << id << '\n';
-              else text << "workflow/" << id << " deleted\n";
-            }
-          }));
+      delete_workflows(ctx.store(), ids, o->ignore_not_found,
+                       {ctx.cancel(), print_before_commit<std::vector<WorkflowId>>([out](std::ostream& text, const auto& deleted) {
+                          for (auto id : deleted) {
+                            if (out.format == output::Format::name) text << id << '\n';
+                            else text << "workflow/" << id << " deleted\n";
+                          }
+                        })});
     };
   });
 }
@@ -160,17 +167,16 @@ void add_apply(CLI::App& app, AppContext& ctx) {
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
-      ctx.store().apply_workflows(
-          load_drafts(o->file, o->meta),
-          print_before_commit<std::vector<ApplyOutcome>>([out](std::ostream& text, const auto& outcomes) {
-            std::vector<Workflow> list;
-            std::vector<std::string> verbs;
-            for (const auto& r : outcomes) {
-              list.push_back(r.workflow);
-              verbs.push_back(to_string(r.action));
-            }
-            output::print_changed(text, list, verbs, out);
-          }));
+      apply_workflows(ctx.store(), load_drafts(o->file, o->meta),
+                      {ctx.cancel(), print_before_commit<std::vector<ApplyOutcome>>([out](std::ostream& text, const auto& outcomes) {
+                         std::vector<Workflow> list;
+                         std::vector<std::string> verbs;
+                         for (const auto& r : outcomes) {
+                           list.push_back(r.workflow);
+                           verbs.push_back(to_string(r.action));
+                         }
+                         output::print_changed(text, list, verbs, out);
+                       })});
     };
   });
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <wfctl/error.hpp>
+#include <wfctl/store/store.hpp>
 
 namespace wfctl::cli::completion {
 
@@ -25,10 +26,7 @@ const std::vector<Hint>& hints() {
       {"config set-context", "NAME", ValueKind::context},
       {"completion", "SHELL", ValueKind::words, {k_shells.begin(), k_shells.end()}},
       {"", "--output", ValueKind::words, {"table", "wide", "json", "yaml", "name"}},
-      {"",
-       "--sort-by",
-       ValueKind::words,
-       {"id", "name", "version", "author", "created", "updated"}},
+      {"", "--sort-by", ValueKind::words, {sort_key_names().begin(), sort_key_names().end()}},
       {"", "--context", ValueKind::context},
       {"", "--store", ValueKind::directory},
       {"", "--filename", ValueKind::file},

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const wfctl::Error& e) {
     std::cout.flush();
-    auto hint = e.hint();
+    auto hint = ctx.hint_for(e);
     if (e.kind() == wfctl::ErrorKind::not_found) {
       if (auto missing = ctx.missing_store_hint(); !missing.empty()) hint = missing;
     }

@@ -44,7 +44,39 @@ TEST_CASE("a bare definition takes meta fields from flags, then from itself", "[
   CHECK(monai.fields.description == "d");
 
   auto msg = error_of(ErrorKind::invalid_input, [] { one("tasks: []\n"); });
-  CHECK(msg == "wf: name: field required");
+  CHECK(msg == "wf: name: field required; version: field required");
+}
+
+TEST_CASE("every problem of a document is an item in the REST contract's 422 shape", "[document]") {
+  auto docs = parse_documents(R"({"description": 3, "author": [1], "definition": "x"})", "wf");
+  try {
+    draft_from_document(docs.at(0), {});
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::invalid_input);
+    using Loc = decltype(ErrorItem::loc);
+    REQUIRE(e.items().size() == 4);  // in field order, as the reference lists them
+    CHECK(e.items()[0].loc == Loc{std::string("body"), std::string("name")});
+    CHECK(e.items()[0].msg == "field required");
+    CHECK(e.items()[0].type == "value_error.missing");
+    CHECK(e.items()[1].loc == Loc{std::string("body"), std::string("version")});
+    CHECK(e.items()[2].loc == Loc{std::string("body"), std::string("author")});
+    CHECK(e.items()[2].type == "type_error.str");
+    CHECK(e.items()[3].loc == Loc{std::string("body"), std::string("definition")});
+    CHECK(e.items()[3].msg == "value is not a valid dict");
+    CHECK(e.items()[3].type == "type_error.dict");
+    CHECK(std::string(e.what()) ==
+          "wf: name: field required; version: field required; author: must be a string, got an array; "
+          "definition: must be a JSON object, got a string");
+  }
+  auto null_def = parse_documents(R"({"name": "a", "version": "1", "definition": null})", "wf");
+  try {
+    draft_from_document(null_def.at(0), {});
+    FAIL("no error");
+  } catch (const Error& e) {
+    REQUIRE(e.items().size() == 1);
+    CHECK(e.items()[0].type == "type_error.none.not_allowed");
+  }
 }
 
 TEST_CASE("overrides win over the document", "[document]") {

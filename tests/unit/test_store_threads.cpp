@@ -106,8 +106,9 @@ void run_thread(Store& store, int t, Expected& e) {
       case 6:
       case 7: {
         std::string content = name + std::string(static_cast<std::size_t>(rng() % 5000), 'x');
-        PutOptions opts;
-        auto file = store.put_result(record, name, bytes_of(content), opts);
+        auto writer = store.write_result(record, name, {});
+        writer->write_from(bytes_of(content));
+        auto file = writer->commit();
         ENSURE(file.size == content.size());
         e.files[name] = content;
         break;

@@ -17,31 +17,54 @@ bool is_meta_key(const std::string& key) {
   return std::find(std::begin(k_meta_keys), std::end(k_meta_keys), key) != std::end(k_meta_keys);
 }
 
-std::string coerce_string(const Json& value, const std::string& field, const std::string& where) {
+// The problems of one document, gathered in field order (a server answers all of them at
+// once, as the reference's 422 does); the message of the thrown error describes the first.
+class Problems {
+ public:
+  explicit Problems(std::string where) : m_where(std::move(where)) {}
+  void add(const std::string& field, std::string msg, std::string type, const std::string& text = {}) {
+    auto line = fmt::format("{}: {}: {}", m_where, field, text.empty() ? msg : text);
+    m_items.push_back(ErrorItem{{std::string("body"), field}, std::move(msg), std::move(type), std::move(line)});
+  }
+  // One line for a person: "wf.yaml: name: field required; version: field required".
+  void throw_if_any() const {
+    if (m_items.empty()) return;
+    std::string line = m_items.front().text;
+    for (std::size_t i = 1; i < m_items.size(); ++i) line += "; " + m_items[i].text.substr(m_where.size() + 2);
+    throw Error(ErrorKind::invalid_input, line, {}, m_items);
+  }
+
+ private:
+  std::string m_where;
+  std::vector<ErrorItem> m_items;
+};
+
+std::optional<std::string> coerce_string(const Json& value, const std::string& field, Problems& p) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_number()) return value.dump();  // pydantic coerces 2 to "2"
-  throw Error(ErrorKind::invalid_input,
-              fmt::format("{}: {}: must be a string, got {}", where, field, json_type_phrase(value)));
+  p.add(field, "str type expected", "type_error.str", "must be a string, got " + json_type_phrase(value));
+  return std::nullopt;
 }
 
-std::optional<std::string> optional_string(const Json& obj, const char* field, const std::string& where) {
+std::optional<std::string> optional_string(const Json& obj, const char* field, Problems& p) {
   auto it = obj.find(field);
   if (it == obj.end() || it->is_null()) return std::nullopt;
-  return coerce_string(*it, field, where);
+  return coerce_string(*it, field, p);
 }
 
-std::string required_string(const Json& obj, const char* field, const std::string& where) {
+std::string required_string(const Json& obj, const char* field, Problems& p) {
   auto it = obj.find(field);
-  if (it == obj.end() || it->is_null())
-    throw Error(ErrorKind::invalid_input, fmt::format("{}: {}: field required", where, field),
-                fmt::format("put {0} in the document or give --{0}", field));
-  return coerce_string(*it, field, where);
+  if (it == obj.end() || it->is_null()) {
+    p.add(field, "field required", "value_error.missing");
+    return {};
+  }
+  return coerce_string(*it, field, p).value_or(std::string());
 }
 
-void check_definition(const Json& def, const std::string& where) {
-  if (!def.is_object())
-    throw Error(ErrorKind::invalid_input,
-                fmt::format("{}: definition: must be a JSON object, got {}", where, json_type_phrase(def)));
+void check_definition(const Json& def, Problems& p) {
+  if (def.is_null()) p.add("definition", "none is not an allowed value", "type_error.none.not_allowed", "must be a JSON object, got null");
+  else if (!def.is_object())
+    p.add("definition", "value is not a valid dict", "type_error.dict", "must be a JSON object, got " + json_type_phrase(def));
 }
 
 bool is_full_document(const Json& doc) { return doc.is_object() && doc.contains("definition"); }
@@ -62,7 +85,7 @@ void check_overrides(const MetaOverrides& o) {
     check_meta_fields(probe, "");
   } catch (const Error& e) {
     std::string msg = e.what();  // ": name: must not be empty"
-    throw Error(ErrorKind::usage, "--" + msg.substr(2));
+    throw Error(ErrorKind::usage, "--" + msg.substr(2));  // the CLI's overrides are its flags
   }
 }
 
@@ -108,93 +131,104 @@ std::vector<Document> parse_documents(std::string_view text, const std::string& 
   return docs;
 }
 
-void check_meta_fields(const WorkflowFields& f, const std::string& where) {
+namespace {
+
+void check_meta_fields(const WorkflowFields& f, Problems& p) {
   // C0 and C1 controls and bytes that are not UTF-8 would reach terminals and HTTP headers.
-  const auto has_control = [](const std::string& v) { return has_control_or_bad_utf8(v); };
+  const char* const one_line = "must be one line of UTF-8 without control characters";
   auto check = [&](const std::string& value, const char* field) {
-    if (value.empty())
-      throw Error(ErrorKind::invalid_input, fmt::format("{}: {}: must not be empty", where, field));
-    if (has_control(value))
-      throw Error(ErrorKind::invalid_input,
-                  fmt::format("{}: {}: must be one line of UTF-8 without control characters", where, field));
+    if (value.empty()) p.add(field, "must not be empty", "value_error.any_str.min_length");
+    else if (has_control_or_bad_utf8(value)) p.add(field, one_line, "value_error.str.control");
   };
   check(f.name, "name");
   check(f.version, "version");
-  if (f.author && has_control(*f.author))
-    throw Error(ErrorKind::invalid_input,
-                fmt::format("{}: author: must be one line of UTF-8 without control characters", where));
+  if (f.author && has_control_or_bad_utf8(*f.author)) p.add("author", one_line, "value_error.str.control");
+}
+
+}  // namespace
+
+void check_meta_fields(const WorkflowFields& f, const std::string& where) {
+  Problems p(where);
+  check_meta_fields(f, p);
+  p.throw_if_any();
 }
 
 WorkflowDraft draft_from_document(const Document& doc, const MetaOverrides& overrides) {
   check_overrides(overrides);
   const Json& v = doc.value;
+  Problems p(doc.where);
   WorkflowDraft draft;
   if (is_full_document(v)) {
-    check_definition(v["definition"], doc.where);
-    draft.definition = v["definition"];
     auto pick = [&](const char* field, const std::optional<std::string>& o) {
-      return o ? *o : required_string(v, field, doc.where);
+      return o ? *o : required_string(v, field, p);
     };
     draft.fields.name = pick("name", overrides.name);
+    draft.fields.description = optional_string(v, "description", p);
     draft.fields.version = pick("version", overrides.version);
-    draft.fields.description = optional_string(v, "description", doc.where);
-    draft.fields.author = optional_string(v, "author", doc.where);
+    draft.fields.author = optional_string(v, "author", p);
+    check_definition(v["definition"], p);
+    if (v["definition"].is_object()) draft.definition = v["definition"];
   } else {
     if (v.is_object() && v.contains("id") && v.contains("datetime_created"))
       throw Error(ErrorKind::invalid_input,
                   fmt::format("{}: definition: field required (this is a stored workflow without its definition)",
                               doc.where),
-                  "export with the definitions: 'wfctl list -o yaml' or 'wfctl get ID -o yaml'");
-    check_definition(v, doc.where);
+                  "export with the definitions: 'wfctl list -o yaml' or 'wfctl get ID -o yaml'",
+                  {ErrorItem{{std::string("body"), std::string("definition")}, "field required", "value_error.missing", {}}});
+    check_definition(v, p);
+    p.throw_if_any();
     draft.definition = v;
     // A bare definition may name itself (MONAI Deploy workflows carry name/version/description).
     auto own = [&](const char* field) -> std::optional<std::string> {
       auto it = v.find(field);
-      if (it != v.end() && (it->is_string() || it->is_number())) return coerce_string(*it, field, doc.where);
+      if (it != v.end() && (it->is_string() || it->is_number())) return coerce_string(*it, field, p);
       return std::nullopt;
     };
     auto need = [&](const char* field, const std::optional<std::string>& o) {
       if (o) return *o;
       if (auto s = own(field)) return *s;
-      throw Error(ErrorKind::invalid_input, fmt::format("{}: {}: field required", doc.where, field),
-                  fmt::format("the document is a bare definition: give --{}", field));
+      p.add(field, "field required", "value_error.missing");
+      return std::string();
     };
     draft.fields.name = need("name", overrides.name);
     draft.fields.version = need("version", overrides.version);
     draft.fields.description = own("description");
   }
+  p.throw_if_any();
   apply_overrides(draft.fields, overrides);
-  check_meta_fields(draft.fields, doc.where);
+  check_meta_fields(draft.fields, p);
+  p.throw_if_any();
   return draft;
 }
 
 WorkflowUpdate update_from(const Workflow& current, const Document* doc, const MetaOverrides& overrides) {
-  if (!doc && overrides.empty())
-    throw Error(ErrorKind::usage, "nothing to update", "give -f FILE or one of --name, --version, --author, --description");
+  if (!doc && overrides.empty()) throw Error(ErrorKind::usage, "nothing to update");
   check_overrides(overrides);
   WorkflowUpdate update{current.fields, std::nullopt};
-  std::string where = doc ? doc->where : std::string("update");
+  Problems p(doc ? doc->where : std::string("update"));
   if (doc) {
     const Json& v = doc->value;
     if (is_full_document(v) || is_meta_only(v)) {
       auto pick = [&](const char* field, const std::optional<std::string>& o) {
-        return o ? *o : required_string(v, field, where);
+        return o ? *o : required_string(v, field, p);
       };
       update.fields.name = pick("name", overrides.name);
+      update.fields.description = optional_string(v, "description", p);
       update.fields.version = pick("version", overrides.version);
-      update.fields.description = optional_string(v, "description", where);
-      update.fields.author = optional_string(v, "author", where);
+      update.fields.author = optional_string(v, "author", p);
       if (is_full_document(v)) {
-        check_definition(v["definition"], where);
+        check_definition(v["definition"], p);
         update.definition = v["definition"];
       }
     } else {
-      check_definition(v, where);
+      check_definition(v, p);
       update.definition = v;
     }
   }
+  p.throw_if_any();
   apply_overrides(update.fields, overrides);
-  check_meta_fields(update.fields, where);
+  check_meta_fields(update.fields, p);
+  p.throw_if_any();
   return update;
 }
 

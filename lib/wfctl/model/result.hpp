@@ -2,6 +2,7 @@
 // A file stored for a record in the data lake: records/{record_id}/{name}.
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <wfctl/model/workflow.hpp>
 
@@ -9,7 +10,8 @@ namespace wfctl {
 
 using RecordId = std::int64_t;
 
-/// One result file of a record; `sha256` is lower-case hex.
+/// One result file of a record; `sha256` is lower-case hex, empty when the backend keeps no
+/// digests (printed as null).
 struct ResultFile {
   RecordId record_id = 0;
   std::string name;
@@ -20,6 +22,9 @@ struct ResultFile {
 
 /// {"record_id", "name", "size", "sha256", "datetime_stored"} in that order.
 Json to_json(const ResultFile& r);
+
+/// Where a result file lives in the data lake, relative to its root: "records/{id}/{name}".
+std::string record_path(RecordId record, std::string_view name);
 
 /// The reference's result file name for a record: "record-{id}.dcm".
 std::string default_result_name(RecordId id);

@@ -34,8 +34,39 @@ Json to_json(const Workflow& w, bool with_definition) {
   j["id"] = w.id;
   j["datetime_created"] = w.datetime_created;
   j["datetime_updated"] = optional_text(w.datetime_updated);
-  if (with_definition) j["definition"] = w.raw_definition.empty() ? w.definition : parse_stored_json(w.raw_definition);
+  if (with_definition) j["definition"] = w.definition.json();
   return j;
+}
+
+Definition Definition::from_text(std::string compact_json) {
+  Definition d;
+  d.m_text = std::move(compact_json);
+  d.m_parsed = false;
+  return d;
+}
+
+const Json& Definition::json() const {
+  if (!m_parsed) {
+    m_json = parse_stored_json(m_text);
+    m_parsed = true;
+  }
+  return m_json;
+}
+
+const char* to_string(ApplyAction a) {
+  switch (a) {
+    case ApplyAction::created: return "created";
+    case ApplyAction::configured: return "configured";
+    case ApplyAction::unchanged: return "unchanged";
+  }
+  return "unchanged";
+}
+
+ApplyAction apply_action(const Workflow& current, const WorkflowDraft& draft) {
+  // ordered_json compares in key order; plain json compares as sets of keys.
+  bool same = current.fields == draft.fields &&
+              nlohmann::json(current.definition.json()) == nlohmann::json(draft.definition);
+  return same ? ApplyAction::unchanged : ApplyAction::configured;
 }
 
 Workflow workflow_from_json(const Json& j) {

@@ -10,6 +10,7 @@
 #include <wfctl/error.hpp>
 #include <wfctl/util/copy.hpp>
 #include <wfctl/util/fs.hpp>
+#include <wfctl/store/lake/data_lake.hpp>
 #include <wfctl/util/signals.hpp>
 #include <wfctl/ops/workflows.hpp>
 
@@ -30,80 +31,106 @@ bool ends_with_dcm(const std::string& name) {
   return ext == ".dcm";
 }
 
-// Between chunks: stop on Ctrl-C, and report progress.
-std::function<void(std::uint64_t)> between_chunks(ProgressFn progress, std::uint64_t total) {
-  return [progress = std::move(progress), total](std::uint64_t done) {
+// Between chunks: stop once cancelled, and report progress.
+std::function<void(std::uint64_t)> between_chunks(ProgressFn progress, std::uint64_t total, Cancel cancel = {}) {
+  return [progress = std::move(progress), total, cancel = std::move(cancel)](std::uint64_t done) {
+    cancel.check();
     throw_if_interrupted();
     if (progress) progress(done, total);
   };
 }
 
+// DCMTK reads by path: a descriptor's own path names exactly the bytes that will be stored.
+std::string fd_path(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
+
+// A stream (a pipe) copied into an unnamed temporary file, so that it can be checked as DICOM
+// before any of it is stored; gone when the descriptor closes.
+UniqueFd spool(const ByteSource& source) {
+  std::string dir = fs::temp_directory_path().string();
+  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!fd) throw errno_error(errno, "cannot create a temporary file in " + dir);
+  copy_hashed(source.read, fd_writer(fd.get(), "a temporary file in " + dir), source.progress);
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) throw errno_error(errno, "cannot rewind a temporary file");
+  return fd;
+}
+
+void validate_dicom(int fd, const std::string& name) {
+  const std::string path = fd_path(fd);
+  try {
+    dicom::validate(path);
+  } catch (const Error& e) {
+    // Messages name the descriptor's path; users know the file by its name.
+    std::string msg = e.what();
+    if (msg.rfind(path, 0) == 0) msg = name + msg.substr(path.size());
+    throw Error(ErrorKind::invalid_input, msg, {},
+                {ErrorItem{{std::string("body"), std::string("file")}, "not a valid DICOM file", "value_error.dicom", msg}});
+  }
+}
+
 }  // namespace
 
-ResultFile upload_result(Store& store, const UploadRequest& r) {
-  std::string name;
-  if (r.name) name = *r.name;
-  else if (r.file == "-")
-    throw Error(ErrorKind::usage, "uploading from stdin needs --name", "e.g. wfctl result upload 7 - --name kspace.npy");
-  else name = fs::path(r.file).filename().string();
+InputFile::InputFile(const std::string& path) : m_name(input_name(path)) {
+  m_in = STDIN_FILENO;
+  if (path != "-") {
+    m_fd = open_for_reading(path);
+    m_in = m_fd.get();
+  }
+  // `< file` makes stdin a regular file, which the kernel can copy too (from its start only).
+  struct stat st {};
+  if (::fstat(m_in, &st) == 0 && S_ISREG(st.st_mode) && (path != "-" || ::lseek(m_in, 0, SEEK_CUR) == 0)) {
+    m_regular = true;
+    m_size = static_cast<std::uint64_t>(st.st_size);
+  }
+}
 
-  UniqueFd fd;
-  std::uint64_t total = 0;
-  bool regular = false;
-  if (r.file != "-") {
-    fd = open_for_reading(r.file);
-    struct stat st {};
-    if (::fstat(fd.get(), &st) == 0) {
-      total = static_cast<std::uint64_t>(st.st_size);
-      regular = S_ISREG(st.st_mode);
-    }
-  }
-  PutOptions opts;
-  opts.force = r.force;
-  opts.before_commit = r.before_commit;
-  if (r.dicom || ends_with_dcm(name)) {
-    opts.verify = [name](const std::string& temp_path) {
-      try {
-        dicom::validate(temp_path);
-      } catch (const Error& e) {
-        // Messages name the temporary copy; users know the file by its name.
-        std::string msg = e.what();
-        if (msg.rfind(temp_path, 0) == 0) msg = name + msg.substr(temp_path.size());
-        throw Error(ErrorKind::invalid_input, msg, "upload it without --dicom and under another extension to store it as opaque bytes");
-      }
-    };
-  }
-  int in = r.file == "-" ? STDIN_FILENO : fd.get();
-  if (r.file == "-") {
-    // `< file` makes stdin a regular file, which the kernel can copy too (from its start only).
-    struct stat st {};
-    if (::fstat(in, &st) == 0 && S_ISREG(st.st_mode) && ::lseek(in, 0, SEEK_CUR) == 0) {
-      regular = true;
-      total = static_cast<std::uint64_t>(st.st_size);
-    }
-  }
-  ByteSource source(fd_reader(in, input_name(r.file)));
-  if (regular) source.file_fd = in;
-  source.name = input_name(r.file);
-  source.progress = between_chunks(r.progress, total);
+ByteSource InputFile::source(const ProgressFn& progress) const {
+  ByteSource source(fd_reader(m_in, m_name));
+  if (m_regular) source.file_fd = m_in;
+  source.name = m_name;
+  source.progress = between_chunks(progress, m_size);
+  return source;
+}
+
+ResultFile ingest_result(Store& store, RecordId record, const std::optional<std::string>& name,
+                         const ByteSource& source, const IngestOptions& o) {
+  const std::string stored = name.value_or(default_result_name(record));
+  lake::DataLake::check_record(record);
+  lake::DataLake::check_name(stored);
+  if (stored != default_result_name(record))
+    require(store, Capability::arbitrary_result_names, fmt::format("storing a file named '{}'", lake::escape_name(stored)));
   try {
-    return store.put_result(r.record, name, source, opts);
+    UniqueFd spooled;
+    ByteSource input = source;
+    if (o.dicom || ends_with_dcm(stored)) {
+      if (input.file_fd < 0) {
+        spooled = spool(input);
+        input = ByteSource(fd_reader(spooled.get(), input.name));
+        input.file_fd = spooled.get();
+        input.name = source.name;
+        input.progress = {};
+      }
+      validate_dicom(input.file_fd, stored);
+    }
+    auto writer = store.write_result(record, stored, ResultWriteOptions{o.force, o.cancel});
+    writer->write_from(input);
+    return writer->commit(o.before_commit);
   } catch (const Error& e) {
-    if (e.kind() == ErrorKind::interrupted) throw;
-    throw e.with_context(fmt::format("uploading {}", input_name(r.file)));
+    if (e.kind() == ErrorKind::interrupted || source.name.empty()) throw;
+    throw e.with_context(fmt::format("uploading {}", source.name));
   }
 }
 
 ResultFile download_result(Store& store, const DownloadRequest& r) {
   std::string name = r.name.empty() ? default_result_name(r.record) : r.name;
+  const auto chunks = [&](std::uint64_t total) { return between_chunks(r.progress, total, r.cancel); };
   if (r.output == "-") {
     ByteSink sink(fd_writer(STDOUT_FILENO, "standard output"));
     std::uint64_t total = 0;
     if (r.progress) {
       if (auto meta = store.find_result(r.record, name)) total = meta->size;
     }
-    sink.progress = between_chunks(r.progress, total);
-    return store.read_result(r.record, name, sink);
+    sink.progress = chunks(total);
+    return store.read_result(r.record, name, sink, r.cancel);
   }
   // What is at the path decides: a directory takes the stored name, a device or FIFO is
   // written into as it is, a symbolic link is followed (the link stays), a file is replaced
@@ -116,28 +143,28 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
     if (out.kind == OutputPath::Kind::directory) throw errno_error(EISDIR, "cannot write " + shown);
   }
   if (out.kind == OutputPath::Kind::regular && !r.force)
-    throw Error(ErrorKind::conflict, shown + " already exists", "use --force to overwrite it");
+    throw Error(ErrorKind::conflict, shown + " already exists");
   auto meta = store.find_result(r.record, name);
   if (!meta) throw Error(ErrorKind::not_found, fmt::format("records/{}/{} not found", r.record, name));
   if (out.kind == OutputPath::Kind::special) {
     UniqueFd fd(::open(out.path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC));
     if (!fd) throw errno_error(errno, "cannot write " + shown);
     ByteSink sink(fd_writer(fd.get(), shown));
-    sink.progress = between_chunks(r.progress, meta->size);
-    return store.read_result(r.record, name, sink);
+    sink.progress = chunks(meta->size);
+    return store.read_result(r.record, name, sink, r.cancel);
   }
   AtomicFile file(out.path, k_download_perms);
   ByteSink sink(fd_writer(file.fd(), file.what()));
   sink.file_fd = file.fd();
-  sink.progress = with_writeback(file.fd(), between_chunks(r.progress, meta->size));
-  auto result = store.read_result(r.record, name, sink);  // throws on a checksum mismatch
+  sink.progress = with_writeback(file.fd(), chunks(meta->size));
+  auto result = store.read_result(r.record, name, sink, r.cancel);  // throws on a checksum mismatch
   file.commit(r.force);
   return result;
 }
 
 void write_preview(const std::string& path, std::string_view png) { write_output(path, png, k_download_perms); }
 
-ResultCopy::ResultCopy(Store& store, RecordId record, const std::string& name)
+ResultCopy::ResultCopy(Store& store, RecordId record, const std::string& name, const Cancel& cancel)
     : m_label(fmt::format("records/{}/{}", record, name)) {
   if (auto local = store.local_result_path(record, name)) {
     m_path = *local;
@@ -147,7 +174,7 @@ ResultCopy::ResultCopy(Store& store, RecordId record, const std::string& name)
   AtomicFile file(copy);
   ByteSink sink(fd_writer(file.fd(), file.what()));
   sink.file_fd = file.fd();
-  store.read_result(record, name, sink);
+  store.read_result(record, name, sink, cancel);
   file.commit(false);
   m_path = m_temp = copy.string();
 }
@@ -162,18 +189,64 @@ RecordOrFile parse_record_or_file(const std::string& text) {
   return RecordOrFile{std::nullopt, text};
 }
 
-std::pair<double, double> parse_window(const std::string& text) {
-  auto comma = text.find(',');
-  try {
-    if (comma != std::string::npos) {
-      std::size_t p1 = 0, p2 = 0;
-      std::string a = text.substr(0, comma), b = text.substr(comma + 1);
-      double center = std::stod(a, &p1), width = std::stod(b, &p2);
-      if (p1 == a.size() && p2 == b.size() && width > 0) return {center, width};
-    }
-  } catch (const std::exception&) {
+std::string preview(Store& store, RecordId record, const dicom::RenderOptions& options, const Cancel& cancel) {
+  ResultCopy copy(store, record, default_result_name(record), cancel);
+  cancel.check();
+  return dicom::render_png_bytes(copy.path(), options);
+}
+
+Json describe_dicom(Store& store, const RecordOrFile& target, bool all, const Cancel& cancel) {
+  std::optional<ResultCopy> copy;
+  std::string path = target.path;
+  if (target.record) {
+    copy.emplace(store, *target.record, default_result_name(*target.record), cancel);
+    path = copy->path();
   }
-  throw Error(ErrorKind::usage, fmt::format("invalid --window '{}': expected CENTER,WIDTH with WIDTH > 0", text));
+  cancel.check();
+  return all ? dicom::to_dicom_json(path) : dicom::to_json(dicom::read_summary(path));
+}
+
+namespace {
+
+// Every result looked up (and copied when the store has no local file) before any DICOM work.
+struct Sources {
+  std::vector<std::unique_ptr<ResultCopy>> copies;
+  std::vector<dicom::ExportSource> sources;
+};
+
+Sources sources_for(Store& store, const std::vector<RecordId>& records, const Cancel& cancel) {
+  std::vector<RecordId> ids;
+  for (auto id : records)  // `export 7 7` is `export 7`
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  Sources s;
+  for (auto id : ids) {
+    s.copies.push_back(std::make_unique<ResultCopy>(store, id, default_result_name(id), cancel));
+    s.sources.push_back({s.copies.back()->path(), s.copies.back()->label()});
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<dicom::Exported> export_results(Store& store, const std::vector<RecordId>& records, const std::string& dir,
+                                            bool anonymize, const Cancel& cancel) {
+  auto s = sources_for(store, records, cancel);
+  cancel.check();
+  return dicom::export_tree(s.sources, dir, anonymize);
+}
+
+std::vector<dicom::SendStatus> send_results(Store& store, const std::vector<RecordId>& records,
+                                            const dicom::Peer& peer, const std::string& calling_aet,
+                                            int timeout_seconds, const Cancel& cancel) {
+  auto s = sources_for(store, records, cancel);
+  cancel.check();
+  return dicom::send(s.sources, peer, calling_aet, timeout_seconds);
+}
+
+void throw_if_failed(const std::vector<dicom::SendStatus>& statuses, const std::string& peer) {
+  auto failed = std::count_if(statuses.begin(), statuses.end(), [](const auto& s) { return !s.ok; });
+  if (failed > 0)
+    throw Error(ErrorKind::unavailable, fmt::format("{} of {} files were not stored by {}", failed, statuses.size(), peer));
 }
 
 }  // namespace wfctl

@@ -1,6 +1,8 @@
 #pragma once
-// What the result commands do: upload, download, preview, info, export and send, over any
-// Store. DICOM work needs a local file: a store without one is read into a temporary copy.
+// What a user does with result files, for every front end (the CLI today; `serve` and the
+// worker next): ingest an upload, download, and the DICOM work on stored results (preview,
+// describe, export, send). DICOM work needs a local file: a store without one is read into
+// a temporary copy.
 #include <functional>
 #include <optional>
 #include <string>
@@ -8,34 +10,60 @@
 
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/store/store.hpp>
+#include <wfctl/util/fs.hpp>
 
 namespace wfctl {
 
 /// Called with bytes done and the total (0 when unknown), for progress bars.
 using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
-struct UploadRequest {
-  RecordId record = 0;
-  std::string file;                  // a path, or "-" for stdin (then `name` is required)
-  std::optional<std::string> name;   // default: the file's base name
-  bool force = false;
-  bool dicom = false;                // validate as DICOM even without a .dcm name
-  ProgressFn progress;
-  std::function<void(const ResultFile&)> before_commit;  // see PutOptions
+/// An input to upload: a file, or standard input for "-". A regular file (or stdin
+/// redirected from one) is offered to the store as a file, which it may copy in the kernel.
+class InputFile {
+ public:
+  /// Opens `path`; throws Error of the errno table's kind when it cannot.
+  explicit InputFile(const std::string& path);
+  /// The bytes, reporting progress to `progress` (may be empty) between chunks.
+  ByteSource source(const ProgressFn& progress = {}) const;
+  /// The size when known (a regular file), else 0.
+  std::uint64_t size() const { return m_size; }
+  /// How messages name the input: the path, or "<stdin>".
+  const std::string& name() const { return m_name; }
+
+ private:
+  UniqueFd m_fd;
+  int m_in = -1;
+  bool m_regular = false;
+  std::uint64_t m_size = 0;
+  std::string m_name;
 };
 
-/// Streams the file into records/RECORD/NAME; validates it as DICOM first when the name ends
-/// in .dcm or `dicom` is set. Throws Error(usage) for stdin without a name or an unreadable
-/// file, Error(invalid_input) for an unsafe name or a bad DICOM file, Error(conflict) when the
-/// file exists and !force.
-ResultFile upload_result(Store& store, const UploadRequest& request);
+struct IngestOptions {
+  bool force = false;  // replace an existing file
+  bool dicom = false;  // validate as DICOM even without a .dcm name
+  Cancel cancel;
+  /// Runs inside the store's write, once the file is stored but before it commits; throwing
+  /// from it stores nothing. The CLI prints here; the jobs issue submits the reconstruction
+  /// job here, so that the file and its job land together or not at all.
+  BeforeCommit<ResultFile> before_commit;
+};
+
+/// Stores `source` at records/RECORD/NAME, NAME defaulting to record-RECORD.dcm. The name must
+/// be one safe path component; a name other than the default needs a store with
+/// arbitrary_result_names. When NAME ends in .dcm (any case) or options.dicom is set, the bytes
+/// must be a complete DICOM file, checked before anything is stored. Throws
+/// Error(invalid_input) for an unsafe name or a bad DICOM file, Error(conflict) when the file
+/// exists and !force, Error(not_supported), Error(interrupted) once cancelled.
+ResultFile ingest_result(Store& store, RecordId record, const std::optional<std::string>& name,
+                         const ByteSource& source, const IngestOptions& options);
 
 struct DownloadRequest {
   RecordId record = 0;
-  std::string name;         // default: record-RECORD.dcm
-  std::string output = "-"; // a path, or "-" for stdout
+  std::string name;          // default: record-RECORD.dcm
+  std::string output = "-";  // a path, or "-" for stdout
   bool force = false;
   ProgressFn progress;
+  Cancel cancel;
 };
 
 /// Streams a stored file to stdout or, atomically, to a path (a temporary file beside it,
@@ -51,7 +79,7 @@ void write_preview(const std::string& path, std::string_view png);
 /// removed with this object. Throws Error(not_found) when absent.
 class ResultCopy {
  public:
-  ResultCopy(Store& store, RecordId record, const std::string& name);
+  ResultCopy(Store& store, RecordId record, const std::string& name, const Cancel& cancel = {});
   ~ResultCopy();
   ResultCopy(const ResultCopy&) = delete;
   ResultCopy& operator=(const ResultCopy&) = delete;
@@ -62,7 +90,11 @@ class ResultCopy {
   std::string m_path, m_label, m_temp;
 };
 
-/// "7" is a record id, anything else a file path: the argument of `result info`.
+/// The PNG preview of a record's DICOM result (record-RECORD.dcm). Throws what
+/// dicom::render_png_bytes throws, Error(not_found) when the record has no result.
+std::string preview(Store& store, RecordId record, const dicom::RenderOptions& options, const Cancel& cancel = {});
+
+/// A DICOM file to describe: a record's result, or a local file.
 struct RecordOrFile {
   std::optional<RecordId> record;
   std::string path;
@@ -71,7 +103,21 @@ struct RecordOrFile {
 /// named 7). Throws Error(usage) for a record id out of range.
 RecordOrFile parse_record_or_file(const std::string& text);
 
-/// Parses "--window CENTER,WIDTH"; throws Error(usage) unless WIDTH > 0.
-std::pair<double, double> parse_window(const std::string& text);
+/// The key attributes of the target (dicom::to_json of its summary) or, with `all`, every
+/// element in the DICOM JSON model. Throws what dicom::read_summary throws.
+Json describe_dicom(Store& store, const RecordOrFile& target, bool all, const Cancel& cancel = {});
+
+/// Exports the DICOM results of `records` (duplicates collapse, order kept) into `dir` with
+/// dicom::export_tree, all or nothing. Throws Error(not_found) before writing anything when a
+/// record has no result.
+std::vector<dicom::Exported> export_results(Store& store, const std::vector<RecordId>& records,
+                                            const std::string& dir, bool anonymize, const Cancel& cancel = {});
+
+/// Sends the DICOM results of `records` to `peer` with C-STORE; one status per file.
+std::vector<dicom::SendStatus> send_results(Store& store, const std::vector<RecordId>& records,
+                                            const dicom::Peer& peer, const std::string& calling_aet,
+                                            int timeout_seconds, const Cancel& cancel = {});
+/// Throws Error(unavailable, "N of M files were not stored by PEER") when a send failed.
+void throw_if_failed(const std::vector<dicom::SendStatus>& statuses, const std::string& peer);
 
 }  // namespace wfctl

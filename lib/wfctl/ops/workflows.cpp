@@ -49,7 +49,7 @@ std::int64_t parse_id(const std::string& text, const char* what) {
 }
 
 Workflow update_workflow(Store& store, WorkflowId id, const std::optional<std::string>& path,
-                         const MetaOverrides& overrides, const Store::BeforeCommit<Workflow>& before_commit) {
+                         const MetaOverrides& overrides, const WriteCall<Workflow>& call) {
   std::optional<Document> doc;
   if (path) {
     auto docs = parse_documents(read_input(*path), input_name(*path));
@@ -60,7 +60,35 @@ Workflow update_workflow(Store& store, WorkflowId id, const std::optional<std::s
   }
   auto current = store.find_workflow(id);
   if (!current) throw Error(ErrorKind::not_found, fmt::format("workflow {} not found", id));
-  return store.update_workflow(id, update_from(*current, doc ? &*doc : nullptr, overrides), before_commit);
+  auto update = update_from(*current, doc ? &*doc : nullptr, overrides);
+  if (update.definition && nlohmann::json(*update.definition) != nlohmann::json(current->definition.json()))
+    require(store, Capability::definition_update, "changing a workflow's definition");
+  return store.update_workflow(id, update, call);
+}
+
+namespace {
+void require_all_or_nothing(Store& store, std::size_t count, const char* what) {
+  if (count > 1) require(store, Capability::multi_object_transactions, fmt::format("{} several workflows at once", what));
+}
+}  // namespace
+
+std::vector<Workflow> create_workflows(Store& store, const std::vector<WorkflowDraft>& drafts,
+                                       const WriteCall<std::vector<Workflow>>& call) {
+  require_all_or_nothing(store, drafts.size(), "creating");
+  return store.create_workflows(drafts, call);
+}
+
+std::vector<ApplyOutcome> apply_workflows(Store& store, const std::vector<WorkflowDraft>& drafts,
+                                          const WriteCall<std::vector<ApplyOutcome>>& call) {
+  check_unique_keys(drafts);
+  require_all_or_nothing(store, drafts.size(), "applying");
+  return store.apply_workflows(drafts, call);
+}
+
+std::vector<WorkflowId> delete_workflows(Store& store, const std::vector<WorkflowId>& ids, bool ignore_not_found,
+                                         const WriteCall<std::vector<WorkflowId>>& call) {
+  require_all_or_nothing(store, ids.size(), "deleting");
+  return store.delete_workflows(ids, ignore_not_found, call);
 }
 
 }  // namespace wfctl

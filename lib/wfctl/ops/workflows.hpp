@@ -23,8 +23,20 @@ std::vector<WorkflowDraft> load_drafts(const std::string& path, const MetaOverri
 std::int64_t parse_id(const std::string& text, const char* what);
 
 /// Replaces a workflow's meta fields (and definition) from an optional input file and
-/// overrides. Throws Error(not_found) when the id does not exist.
+/// overrides. Throws Error(not_found) when the id does not exist, Error(not_supported) when
+/// the definition would change on a store without definition_update.
 Workflow update_workflow(Store& store, WorkflowId id, const std::optional<std::string>& path,
-                         const MetaOverrides& overrides, const Store::BeforeCommit<Workflow>& before_commit = {});
+                         const MetaOverrides& overrides, const WriteCall<Workflow>& call = {});
+
+/// Store::create_workflows, refused with Error(not_supported) for several drafts on a store
+/// without multi_object_transactions (they could not be all or nothing).
+std::vector<Workflow> create_workflows(Store& store, const std::vector<WorkflowDraft>& drafts,
+                                       const WriteCall<std::vector<Workflow>>& call = {});
+/// Store::apply_workflows after check_unique_keys, with the same refusal as create_workflows.
+std::vector<ApplyOutcome> apply_workflows(Store& store, const std::vector<WorkflowDraft>& drafts,
+                                          const WriteCall<std::vector<ApplyOutcome>>& call = {});
+/// Store::delete_workflows, with the same refusal for several ids.
+std::vector<WorkflowId> delete_workflows(Store& store, const std::vector<WorkflowId>& ids, bool ignore_not_found,
+                                         const WriteCall<std::vector<WorkflowId>>& call = {});
 
 }  // namespace wfctl

@@ -132,8 +132,8 @@ void print_json_array(std::ostream& out, const std::vector<Workflow>& list, bool
     optional_text(w.datetime_updated);
     if (!meta_only) {
       buf += ",\n    \"definition\": ";
-      if (w.raw_definition.empty()) ser.dump(w.definition, true, false, 2, 4);
-      else append_pretty_json(buf, w.raw_definition, 4);
+      if (const std::string* stored = w.definition.text()) append_pretty_json(buf, *stored, 4);
+      else ser.dump(w.definition.json(), true, false, 2, 4);
     }
     buf += i + 1 < list.size() ? "\n  },\n" : "\n  }\n";
     out << buf;

@@ -2,18 +2,68 @@
 
 #include <cstdlib>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <vector>
 #include <wfctl/error.hpp>
 #include <wfctl/store/local/local_store.hpp>
 
 namespace wfctl {
 
-const char* to_string(ApplyAction a) {
-  switch (a) {
-    case ApplyAction::created: return "created";
-    case ApplyAction::configured: return "configured";
-    case ApplyAction::unchanged: return "unchanged";
+bool has(const Capabilities& caps, Capability c) noexcept {
+  switch (c) {
+    case Capability::multi_object_transactions: return caps.multi_object_transactions;
+    case Capability::result_listing: return caps.result_listing;
+    case Capability::arbitrary_result_names: return caps.arbitrary_result_names;
+    case Capability::stored_digests: return caps.stored_digests;
+    case Capability::definition_update: return caps.definition_update;
+    case Capability::result_deletion: return caps.result_deletion;
+    case Capability::job_queue: return caps.job_queue;
   }
-  return "unchanged";
+  return false;
+}
+
+void require(const Store& store, Capability c, std::string_view operation) {
+  if (!has(store.capabilities(), c))
+    throw Error(ErrorKind::not_supported,
+                fmt::format("{} is not supported by store {}", operation, store.describe()));
+}
+
+namespace {
+// One table: the enum's order, the names users type.
+constexpr std::string_view k_sort_names[] = {"id", "name", "version", "author", "created", "updated"};
+}  // namespace
+
+std::string_view to_string(SortKey key) noexcept { return k_sort_names[static_cast<int>(key)]; }
+
+const std::vector<std::string_view>& sort_key_names() {
+  static const std::vector<std::string_view> names(std::begin(k_sort_names), std::end(k_sort_names));
+  return names;
+}
+
+SortKey parse_sort_key(std::string_view name) {
+  for (std::size_t i = 0; i < std::size(k_sort_names); ++i)
+    if (k_sort_names[i] == name) return static_cast<SortKey>(i);
+  throw Error(ErrorKind::invalid_input, fmt::format("invalid sort key '{}'", name),
+              fmt::format("use one of: {}", fmt::join(k_sort_names, ", ")),
+              {ErrorItem{{std::string("query"), std::string("sort_by")}, "value is not a valid enumeration member",
+                         "type_error.enum", {}}});
+}
+
+void check(const ListQuery& query) {
+  if (query.limit && *query.limit < 0)
+    throw Error(ErrorKind::invalid_input, fmt::format("invalid limit {}: must be at least 0", *query.limit), {},
+                {ErrorItem{{std::string("query"), std::string("limit")}, "ensure this value is greater than or equal to 0",
+                           "value_error.number.not_ge", {}}});
+}
+
+void ResultWriter::write_from(const ByteSource& source) {
+  std::vector<char> buf(1 << 20);
+  std::uint64_t done = 0;
+  while (std::size_t n = source.read(buf.data(), buf.size())) {
+    write(buf.data(), n);
+    done += n;
+    if (source.progress) source.progress(done);
+  }
 }
 
 namespace {

@@ -286,12 +286,11 @@ Copied copy_into(int fd, const std::string& label, const ByteSource& source) {
 
 }  // namespace
 
-StagedFile DataLake::stage(const ByteSource& source) {
+UniqueFd DataLake::open_staging(StagedFile& staged) {
   auto root_fd = open_root(m_root, true);
   auto tmp = open_subdir(root_fd->get(), "tmp", m_root / "tmp", true, 0700);
   std::call_once(m_swept, [&] { remove_stale_temp_files(tmp->get()); });
 
-  StagedFile staged;
   UniqueFd fd;
   std::string name;
   for (int attempt = 0; !fd; ++attempt) {
@@ -306,16 +305,46 @@ StagedFile DataLake::stage(const ByteSource& source) {
   staged.m_dir = std::move(*tmp);
   staged.m_name = name;
   staged.m_path = m_root / "tmp" / name;
-  const std::string label = staged.m_path.string();
+  return fd;
+}
 
-  const Copied copied = copy_into(fd.get(), label, source);
-  if (::fchmod(fd.get(), published_mode()) != 0) {
+void DataLake::finish_staging(int fd, StagedFile& staged, const Copied& copied) {
+  const std::string label = staged.m_path.string();
+  if (::fchmod(fd, published_mode()) != 0) {
     throw errno_error(errno, fmt::format("cannot set permissions of {}", label));
   }
-  fsync_fd(fd.get(), label);
+  fsync_fd(fd, label);
   staged.m_size = copied.size;
   staged.m_sha256 = copied.sha256;
+}
+
+StagedFile DataLake::stage(const ByteSource& source) {
+  StagedFile staged;
+  UniqueFd fd = open_staging(staged);
+  const Copied copied = copy_into(fd.get(), staged.m_path.string(), source);
+  finish_staging(fd.get(), staged, copied);
   return staged;
+}
+
+Staging DataLake::begin_staging() {
+  Staging s;
+  s.m_lake = this;
+  s.m_fd = open_staging(s.m_staged);
+  return s;
+}
+
+void Staging::append(const char* data, std::size_t n) {
+  if (!m_fd) throw Error(ErrorKind::internal, "cannot append to a finished staging file");
+  write_all(m_fd.get(), data, n, m_staged.path().string());
+  m_sha.update(data, n);
+  m_size += n;
+}
+
+StagedFile Staging::finish() {
+  if (!m_fd) throw Error(ErrorKind::internal, "staging file already finished");
+  m_lake->finish_staging(m_fd.get(), m_staged, Copied{m_size, m_sha.hex_digest()});
+  m_fd.reset();
+  return std::move(m_staged);
 }
 
 Publication::~Publication() {

@@ -24,9 +24,13 @@
 #include <vector>
 #include <wfctl/model/result.hpp>
 #include <wfctl/util/fs.hpp>
+#include <wfctl/util/copy.hpp>
 #include <wfctl/util/io.hpp>
+#include <wfctl/util/sha256.hpp>
 
 namespace wfctl::lake {
+
+class DataLake;
 
 /// One regular file of the lake, as stat() saw it.
 struct LakeFile {
@@ -57,6 +61,7 @@ class StagedFile {
 
  private:
   friend class DataLake;
+  friend class Staging;
   StagedFile() = default;
   void discard() noexcept;
 
@@ -124,6 +129,33 @@ class Removal {
   bool m_done = false;
 };
 
+/// A staging file filled chunk by chunk (an upload a server receives as pushed chunks):
+/// append() writes and hashes, finish() fsyncs and returns the staged file. Destroyed
+/// before finish(), it removes the file. Used by one thread.
+class Staging {
+ public:
+  Staging(Staging&&) noexcept = default;
+  Staging& operator=(Staging&&) noexcept = default;
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+
+  /// Appends `n` bytes; throws Error of the errno table's kind (a full disk).
+  void append(const char* data, std::size_t n);
+  /// The bytes appended so far.
+  std::uint64_t size() const { return m_size; }
+  /// Fsyncs the file and returns it staged, ready for DataLake::publish.
+  StagedFile finish();
+
+ private:
+  friend class DataLake;
+  Staging() = default;
+  DataLake* m_lake = nullptr;
+  StagedFile m_staged;
+  UniqueFd m_fd;
+  Sha256 m_sha;
+  std::uint64_t m_size = 0;
+};
+
 /// The data-lake folder under one root directory, created on first write. Safe to use from
 /// several threads and processes at once.
 class DataLake {
@@ -144,6 +176,8 @@ class DataLake {
   /// nothing is left behind on failure. Also removes temporary files of dead processes
   /// (once per DataLake).
   StagedFile stage(const ByteSource& source);
+  /// A new, empty staging file under tmp/, to be filled with Staging::append.
+  Staging begin_staging();
 
   /// Moves `staged` to records/{record}/{name} atomically (readers see the wholly old or
   /// wholly new file) and fsyncs the folder; with `force` a file there is replaced, and kept
@@ -177,7 +211,10 @@ class DataLake {
   const std::filesystem::path& root() const { return m_root; }
 
  private:
+  friend class Staging;
   void remove_stale_temp_files(int tmp_dir) noexcept;
+  UniqueFd open_staging(StagedFile& staged);
+  void finish_staging(int fd, StagedFile& staged, const Copied& copied);
 
   std::filesystem::path m_root;
   std::once_flag m_swept;

@@ -32,7 +32,7 @@ namespace {
 constexpr const char* k_columns =
     "id, name, description, version, author, datetime_created, datetime_updated";
 
-Workflow read_row(const sqlite::Statement& st, bool with_definition, bool raw = false) {
+Workflow read_row(const sqlite::Statement& st, bool with_definition) {
   Workflow w;
   w.id = st.get_int(0);
   w.fields.name = st.get_text(1);
@@ -41,8 +41,8 @@ Workflow read_row(const sqlite::Statement& st, bool with_definition, bool raw = 
   w.fields.author = st.get_optional_text(4);
   w.datetime_created = st.get_text(5);
   w.datetime_updated = st.get_optional_text(6);
-  if (with_definition && raw) w.raw_definition = st.get_text(7);
-  else if (with_definition) w.definition = parse_stored_json(st.get_text_view(7));
+  // Stored by wfctl as compact JSON: parsed only when someone looks at it.
+  if (with_definition) w.definition = Definition::from_text(st.get_text(7));
   return w;
 }
 
@@ -78,19 +78,22 @@ void write_update(sqlite::Database& db, Workflow& w, const WorkflowUpdate& u) {
                        "UPDATE workflows SET name = ?, description = ?, version = ?, author = ?, "
                        "definition = ?, datetime_updated = ? WHERE id = ?");
   st.bind(1, w.fields.name).bind(2, w.fields.description).bind(3, w.fields.version);
-  st.bind(4, w.fields.author).bind(5, w.definition.dump()).bind(6, *w.datetime_updated).bind(7, w.id);
+  st.bind(4, w.fields.author).bind(6, *w.datetime_updated).bind(7, w.id);
+  if (const std::string* stored = w.definition.text()) st.bind(5, *stored);
+  else st.bind(5, w.definition.json().dump());
   st.run();
 }
 
-std::string order_column(const std::string& sort_by) {
-  if (sort_by == "id") return "id";
-  if (sort_by == "name") return "name";
-  if (sort_by == "version") return "version";
-  if (sort_by == "author") return "author";
-  if (sort_by == "created") return "datetime_created";
-  if (sort_by == "updated") return "datetime_updated";
-  throw Error(ErrorKind::usage, fmt::format("invalid --sort-by '{}'", sort_by),
-              "use one of: id, name, version, author, created, updated");
+const char* order_column(SortKey key) {
+  switch (key) {
+    case SortKey::id: return "id";
+    case SortKey::name: return "name";
+    case SortKey::version: return "version";
+    case SortKey::author: return "author";
+    case SortKey::created: return "datetime_created";
+    case SortKey::updated: return "datetime_updated";
+  }
+  return "id";
 }
 
 // WAL lets readers run beside one writer; switching to it needs a moment of exclusive access,
@@ -117,6 +120,17 @@ LocalStore::LocalStore(fs::path root, const StoreOptions& options)
 
 LocalStore::~LocalStore() = default;
 
+const Capabilities& LocalStore::capabilities() const {
+  static const Capabilities caps = [] {
+    Capabilities c;
+    c.multi_object_transactions = c.result_listing = c.arbitrary_result_names = c.stored_digests = true;
+    c.definition_update = c.result_deletion = true;
+    c.job_queue = false;  // the job queue comes with the jobs issue
+    return c;
+  }();
+  return caps;
+}
+
 fs::path LocalStore::database_path() const { return m_root / "wfctl.db"; }
 
 std::string LocalStore::describe() const { return m_root.string(); }
@@ -137,6 +151,7 @@ sqlite::LockWait LocalStore::lock_wait() const {
   sqlite::LockWait w;
   w.timeout = m_options.lock_timeout;
   w.store = m_root.string();
+  w.cancel = m_options.cancel;
   if (m_options.on_lock_wait) w.on_wait = [f = m_options.on_lock_wait, s = m_root.string()] { f(s); };
   return w;
 }
@@ -236,14 +251,15 @@ Lease LocalStore::writer() {
 }
 
 std::vector<Workflow> LocalStore::create_workflows(const std::vector<WorkflowDraft>& drafts,
-                                                   const BeforeCommit<std::vector<Workflow>>& before_commit) {
+                                                   const WriteCall<std::vector<Workflow>>& call) {
   Lease lease = writer();
   auto& d = *lease;
+  sqlite::CallCancel cancel(d, call.cancel);
   sqlite::Transaction tx(d);
   std::vector<Workflow> created;
   created.reserve(drafts.size());
   for (const auto& draft : drafts) created.push_back(insert(d, draft));
-  if (before_commit) before_commit(created);
+  if (call.before_commit) call.before_commit(created);
   tx.commit();
   return created;
 }
@@ -255,7 +271,8 @@ std::optional<Workflow> LocalStore::find_workflow(WorkflowId id) {
 }
 
 std::vector<Workflow> LocalStore::list_workflows(const ListQuery& q) {
-  std::string order = order_column(q.sort_by);  // validate before looking at the store
+  check(q);  // before looking at the store
+  const char* order = order_column(q.sort_by);
   auto r = reader();
   if (!r) return {};
   auto* d = r->get();
@@ -274,32 +291,34 @@ std::vector<Workflow> LocalStore::list_workflows(const ListQuery& q) {
   if (q.version) st.bind(i++, *q.version);
   if (q.limit) st.bind(i++, *q.limit);
   std::vector<Workflow> out;
-  while (st.step()) out.push_back(read_row(st, q.with_definition, q.raw_definitions));
+  while (st.step()) out.push_back(read_row(st, q.with_definition));
   return out;
 }
 
 Workflow LocalStore::update_workflow(WorkflowId id, const WorkflowUpdate& update,
-                                     const BeforeCommit<Workflow>& before_commit) {
+                                     const WriteCall<Workflow>& call) {
   if (!reader()) throw Error(ErrorKind::not_found, not_found_message(id));
   Lease lease = writer();
   auto& d = *lease;
+  sqlite::CallCancel cancel(d, call.cancel);
   sqlite::Transaction tx(d);
   auto current = select_by_id(d, id);
   if (!current) throw Error(ErrorKind::not_found, not_found_message(id));
   write_update(d, *current, update);
-  if (before_commit) before_commit(*current);
+  if (call.before_commit) call.before_commit(*current);
   tx.commit();
   return *current;
 }
 
 std::vector<WorkflowId> LocalStore::delete_workflows(const std::vector<WorkflowId>& ids, bool ignore_not_found,
-                                                     const BeforeCommit<std::vector<WorkflowId>>& before_commit) {
+                                                     const WriteCall<std::vector<WorkflowId>>& call) {
   if (!reader()) {
     if (ignore_not_found || ids.empty()) return {};
     throw Error(ErrorKind::not_found, not_found_message(ids.front()));
   }
   Lease lease = writer();
   auto& d = *lease;
+  sqlite::CallCancel cancel(d, call.cancel);
   sqlite::Transaction tx(d);
   std::vector<WorkflowId> deleted;
   sqlite::Statement st(d, "DELETE FROM workflows WHERE id = ?");
@@ -312,16 +331,17 @@ std::vector<WorkflowId> LocalStore::delete_workflows(const std::vector<WorkflowI
       throw Error(ErrorKind::not_found, not_found_message(id), "nothing was deleted");
     }
   }
-  if (before_commit) before_commit(deleted);
+  if (call.before_commit) call.before_commit(deleted);
   tx.commit();
   return deleted;
 }
 
 std::vector<ApplyOutcome> LocalStore::apply_workflows(const std::vector<WorkflowDraft>& drafts,
-                                                      const BeforeCommit<std::vector<ApplyOutcome>>& before_commit) {
+                                                      const WriteCall<std::vector<ApplyOutcome>>& call) {
   check_unique_keys(drafts);
   Lease lease = writer();
   auto& d = *lease;
+  sqlite::CallCancel cancel(d, call.cancel);
   sqlite::Transaction tx(d);
   std::vector<ApplyOutcome> out;
   for (const auto& draft : drafts) {
@@ -339,17 +359,14 @@ std::vector<ApplyOutcome> LocalStore::apply_workflows(const std::vector<Workflow
                   fmt::format("more than one workflow is named '{}' version '{}' (ids {} and {})",
                               draft.fields.name, draft.fields.version, current.id, st.get_int(0)),
                   "apply needs (name, version) to be unique: delete or rename the duplicates");
-    // Key order is presentation: a definition whose keys merely moved is unchanged.
-    bool same = current.fields == draft.fields &&
-                nlohmann::json(current.definition) == nlohmann::json(draft.definition);
-    if (same) {
+    if (apply_action(current, draft) == ApplyAction::unchanged) {
       out.push_back({ApplyAction::unchanged, current});
       continue;
     }
     write_update(d, current, WorkflowUpdate{draft.fields, draft.definition});
     out.push_back({ApplyAction::configured, current});
   }
-  if (before_commit) before_commit(out);
+  if (call.before_commit) call.before_commit(out);
   tx.commit();
   return out;
 }

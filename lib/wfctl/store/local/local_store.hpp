@@ -21,25 +21,27 @@ class LocalStore final : public Store {
   LocalStore(std::filesystem::path root, const StoreOptions& options);
   ~LocalStore() override;
 
+  const Capabilities& capabilities() const override;
+
   std::vector<Workflow> create_workflows(const std::vector<WorkflowDraft>& drafts,
-                                         const BeforeCommit<std::vector<Workflow>>& before_commit = {}) override;
+                                         const WriteCall<std::vector<Workflow>>& call = {}) override;
   std::optional<Workflow> find_workflow(WorkflowId id) override;
   std::vector<Workflow> list_workflows(const ListQuery& query) override;
-  Workflow update_workflow(WorkflowId id, const WorkflowUpdate& update,
-                           const BeforeCommit<Workflow>& before_commit = {}) override;
+  Workflow update_workflow(WorkflowId id, const WorkflowUpdate& update, const WriteCall<Workflow>& call = {}) override;
   std::vector<WorkflowId> delete_workflows(const std::vector<WorkflowId>& ids, bool ignore_not_found,
-                                           const BeforeCommit<std::vector<WorkflowId>>& before_commit = {}) override;
+                                           const WriteCall<std::vector<WorkflowId>>& call = {}) override;
   std::vector<ApplyOutcome> apply_workflows(const std::vector<WorkflowDraft>& drafts,
-                                            const BeforeCommit<std::vector<ApplyOutcome>>& before_commit = {}) override;
+                                            const WriteCall<std::vector<ApplyOutcome>>& call = {}) override;
 
-  ResultFile put_result(RecordId record, const std::string& name, const ByteSource& source,
-                        const PutOptions& opts) override;
+  std::unique_ptr<ResultWriter> write_result(RecordId record, const std::string& name,
+                                             const ResultWriteOptions& options) override;
   std::vector<ResultFile> list_results(std::optional<RecordId> record) override;
   std::optional<ResultFile> find_result(RecordId record, const std::string& name) override;
-  ResultFile read_result(RecordId record, const std::string& name, const ByteSink& sink) override;
+  ResultFile read_result(RecordId record, const std::string& name, const ByteSink& sink,
+                         const Cancel& cancel = {}) override;
   std::vector<ResultFile> delete_results(RecordId record, const std::optional<std::string>& name,
                                          bool ignore_not_found,
-                                         const BeforeCommit<std::vector<ResultFile>>& before_commit = {}) override;
+                                         const WriteCall<std::vector<ResultFile>>& call = {}) override;
   std::optional<std::string> local_result_path(RecordId record, const std::string& name) override;
 
   std::string describe() const override;
@@ -49,6 +51,7 @@ class LocalStore final : public Store {
   std::filesystem::path database_path() const;
 
  private:
+  friend class LocalResultWriter;
   /// A connection for a read: read-only, so it never writes and never waits for a writer;
   /// nullopt when the store does not exist yet or holds no schema (reads then see an empty
   /// store). Never cached as absent: another thread or process may create the store.

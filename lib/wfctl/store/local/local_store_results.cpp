@@ -71,9 +71,6 @@ std::string hash_file(int fd, const std::string& what) {
       .sha256;
 }
 
-std::string relative_name(RecordId record, const std::string& name) {
-  return fmt::format("records/{}/{}", record, name);
-}
 
 // One file's metadata: its row while size, mtime and inode still match; otherwise (written
 // behind our back, or by an upload killed after its rename) hashed now. Reads never write, so
@@ -83,32 +80,73 @@ std::optional<ResultFile> metadata_of(DataLake& lake, const LakeFile& f, const R
   auto opened = lake.open(f.record, f.name);
   if (!opened) return std::nullopt;
   return ResultFile{f.record, f.name, opened->second.size,
-                    hash_file(opened->first.get(), relative_name(f.record, f.name)),
+                    hash_file(opened->first.get(), record_path(f.record, f.name)),
                     iso_utc_from_ns(opened->second.mtime_ns)};
 }
 
 }  // namespace
 
-ResultFile LocalStore::put_result(RecordId record, const std::string& name, const ByteSource& source,
-                                  const PutOptions& opts) {
+// A write into the lake's tmp/, published under the index's write lock at commit.
+class LocalResultWriter final : public ResultWriter {
+ public:
+  LocalResultWriter(LocalStore& store, RecordId record, std::string name, ResultWriteOptions options)
+      : m_store(store), m_record(record), m_name(std::move(name)), m_options(std::move(options)) {}
+
+  void write(const char* data, std::size_t size) override {
+    m_options.cancel.check();
+    if (m_staged) throw Error(ErrorKind::internal, "cannot write after the whole source was written");
+    if (!m_staging) m_staging = m_store.lake().begin_staging();
+    m_staging->append(data, size);
+  }
+
+  void write_from(const ByteSource& source) override {
+    if (m_staging || m_staged) return ResultWriter::write_from(source);  // after chunks: append
+    ByteSource checked = source;  // the copy stops between chunks once cancelled
+    checked.progress = [this, &source](std::uint64_t done) {
+      m_options.cancel.check();
+      if (source.progress) source.progress(done);
+    };
+    m_options.cancel.check();
+    m_staged = m_store.lake().stage(checked);
+  }
+
+  ResultFile commit(const BeforeCommit<ResultFile>& before_commit) override {
+    if (!m_staged) m_staged = (m_staging ? std::move(*m_staging) : m_store.lake().begin_staging()).finish();
+    m_staging.reset();
+    m_options.cancel.check();
+    // Lock, publish, index, commit: a failure at any step (a read-only database, a full disk,
+    // a lock held past its timeout) takes the publication back, and the old file and row stay.
+    Lease lease = m_store.writer();
+    auto& d = *lease;
+    sqlite::CallCancel cancel(d, m_options.cancel);
+    sqlite::Transaction tx(d);
+    ResultFile file{m_record, m_name, m_staged->size(), m_staged->sha256(), now_iso_utc()};
+    Publication published = m_store.lake().publish(*m_staged, m_record, m_name, m_options.force);
+    upsert_row(d, file, published.file());
+    if (before_commit) before_commit(file);
+    tx.commit();
+    published.commit();
+    m_staged.reset();
+    return file;
+  }
+
+ private:
+  LocalStore& m_store;
+  const RecordId m_record;
+  const std::string m_name;
+  const ResultWriteOptions m_options;
+  std::optional<lake::Staging> m_staging;
+  std::optional<StagedFile> m_staged;
+};
+
+std::unique_ptr<ResultWriter> LocalStore::write_result(RecordId record, const std::string& name,
+                                                       const ResultWriteOptions& options) {
+  DataLake::check_record(record);
   DataLake::check_name(name);
   // Refuse before reading what may be gigabytes; publish() checks again without a race.
-  if (!opts.force && lake().stat(record, name))
-    throw Error(ErrorKind::conflict, relative_name(record, name) + " already exists", "use --force to replace it");
-  StagedFile staged = lake().stage(source);
-  if (opts.verify) opts.verify(staged.path().string());
-  // Lock, publish, index, commit: a failure at any step (a read-only database, a full disk,
-  // a lock held past its timeout) takes the publication back, and the old file and row stay.
-  Lease lease = writer();
-  auto& d = *lease;
-  sqlite::Transaction tx(d);
-  ResultFile file{record, name, staged.size(), staged.sha256(), now_iso_utc()};
-  Publication published = lake().publish(staged, record, name, opts.force);
-  upsert_row(d, file, published.file());
-  if (opts.before_commit) opts.before_commit(file);
-  tx.commit();
-  published.commit();
-  return file;
+  if (!options.force && lake().stat(record, name))
+    throw Error(ErrorKind::conflict, record_path(record, name) + " already exists");
+  return std::make_unique<LocalResultWriter>(*this, record, name, options);
 }
 
 std::vector<ResultFile> LocalStore::list_results(std::optional<RecordId> record) {
@@ -134,10 +172,11 @@ std::optional<ResultFile> LocalStore::find_result(RecordId record, const std::st
   return metadata_of(lake(), *f, it == rows.end() ? nullptr : &it->second);
 }
 
-ResultFile LocalStore::read_result(RecordId record, const std::string& name, const ByteSink& sink) {
+ResultFile LocalStore::read_result(RecordId record, const std::string& name, const ByteSink& sink,
+                                   const Cancel& cancel) {
   DataLake::check_name(name);
   auto opened = lake().open(record, name);
-  if (!opened) throw Error(ErrorKind::not_found, relative_name(record, name) + " not found");
+  if (!opened) throw Error(ErrorKind::not_found, record_path(record, name) + " not found");
   const LakeFile& stat = opened->second;
   auto r = reader();
   auto rows = load_rows(r ? r->get() : nullptr, record, &name);
@@ -149,15 +188,17 @@ ResultFile LocalStore::read_result(RecordId record, const std::string& name, con
     stored = it->second.file.datetime_stored;
   }
   const int fd = opened->first.get();
-  const std::string what = relative_name(record, name);
+  const std::string what = record_path(record, name);
   auto progress = [&](std::uint64_t done) {
+    cancel.check();
     if (sink.progress) sink.progress(done);
   };
+  cancel.check();
   std::string actual = sink.file_fd >= 0 ? copy_file_hashed(fd, sink.file_fd, what, progress, "the output file").sha256
                                          : copy_hashed(fd_reader(fd, what), sink.write, progress).sha256;
   if (expected && *expected != actual)
     throw Error(ErrorKind::internal,
-                fmt::format("{}: checksum mismatch: recorded sha256 {}, read {}", relative_name(record, name),
+                fmt::format("{}: checksum mismatch: recorded sha256 {}, read {}", record_path(record, name),
                             *expected, actual),
                 "the stored file is damaged");
   return ResultFile{record, name, stat.size, actual, stored};
@@ -165,11 +206,11 @@ ResultFile LocalStore::read_result(RecordId record, const std::string& name, con
 
 std::vector<ResultFile> LocalStore::delete_results(RecordId record, const std::optional<std::string>& name,
                                                bool ignore_not_found,
-                                               const BeforeCommit<std::vector<ResultFile>>& before_commit) {
+                                               const WriteCall<std::vector<ResultFile>>& call) {
   DataLake::check_record(record);
   if (name) DataLake::check_name(*name);
   const auto what = [&] {
-    return name ? relative_name(record, *name) : fmt::format("records/{}", record);
+    return name ? record_path(record, *name) : fmt::format("records/{}", record);
   };
   // Look before taking the write lock (and before creating a database to delete from).
   if (name ? !lake().stat(record, *name) : lake().scan(record).empty()) {
@@ -178,6 +219,7 @@ std::vector<ResultFile> LocalStore::delete_results(RecordId record, const std::o
   }
   Lease lease = writer();
   auto& d = *lease;
+  sqlite::CallCancel cancel(d, call.cancel);
   sqlite::Transaction tx(d);
   // Under the lock no other wfctl changes the record: this is what gets deleted.
   std::vector<LakeFile> files;
@@ -205,7 +247,7 @@ std::vector<ResultFile> LocalStore::delete_results(RecordId record, const std::o
   }
   // Files out of sight first, then the rows: a failed commit puts the files back.
   Removal removal = lake().remove_files(record, names);
-  if (before_commit) before_commit(removed);
+  if (call.before_commit) call.before_commit(removed);
   tx.commit();
   removal.commit();
   return removed;

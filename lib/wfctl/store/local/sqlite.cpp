@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <thread>
 #include <wfctl/util/duration.hpp>
-#include <wfctl/util/signals.hpp>
 #include <wfctl/error.hpp>
 #include <wfctl/store/local/sqlite.hpp>
 
@@ -69,7 +68,8 @@ void Database::open(const std::string& name, int flags, const std::string& path)
 }
 
 int Database::on_progress(void* p) {
-  return !static_cast<Database*>(p)->m_ignore_interrupts && interrupt_requested() ? 1 : 0;
+  auto* self = static_cast<Database*>(p);
+  return !self->m_ignore_interrupts && self->cancelled() ? 1 : 0;
 }
 
 Database::~Database() { sqlite3_close_v2(m_db); }
@@ -88,7 +88,7 @@ int Database::on_busy(void* p, int count) {
     self->m_wait_start = now;
     self->m_notified = false;
   }
-  if (interrupt_requested()) return 0;
+  if (self->cancelled()) return 0;
   const auto waited = now - self->m_wait_start;
   if (waited >= self->m_wait.timeout) return 0;
   if (!self->m_notified && waited >= std::chrono::seconds(1) && self->m_wait.on_wait) {
@@ -104,7 +104,7 @@ int Database::on_busy(void* p, int count) {
 void Database::fail(int rc, std::string_view what) const {
   std::string msg = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
   if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
-    if (interrupt_requested())
+    if (cancelled())
       throw Error(ErrorKind::interrupted,
                   fmt::format("interrupted while waiting for another process's lock on store {}", m_wait.store),
                   "nothing was written");
@@ -213,7 +213,7 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-  if (interrupt_requested())  // Ctrl-C during the work: roll it back instead
+  if (m_db.cancelled())  // cancelled during the work (Ctrl-C): roll it back instead
     throw Error(ErrorKind::interrupted, "interrupted", "nothing was stored");
   m_db.exec("COMMIT");
   m_done = true;

@@ -9,19 +9,22 @@
 #include <string>
 #include <string_view>
 
+#include <wfctl/util/cancel.hpp>
+
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace wfctl::sqlite {
 
-/// How a connection waits for another process's write lock: up to `timeout`, ending at once
-/// on Ctrl-C or SIGTERM (Error(interrupted)); past the timeout Error(unavailable). `on_wait`
-/// (may be empty) is called once when a wait has lasted a second. `store` names the store
-/// in messages.
+/// How a connection waits for another writer's lock: up to `timeout`, ending at once when
+/// `cancel` or the current call's token is cancelled (Error(interrupted)); past the timeout
+/// Error(unavailable). `on_wait` (may be empty) is called once when a wait has lasted a
+/// second. `store` names the store in messages.
 struct LockWait {
   std::chrono::milliseconds timeout{30000};
   std::function<void()> on_wait;
   std::string store;
+  Cancel cancel;
 };
 
 /// An open database connection; closes itself.
@@ -50,8 +53,14 @@ class Database {
   void persist_wal();
   /// How this connection waits for locks.
   const LockWait& lock_wait() const { return m_wait; }
-  /// While true, Ctrl-C no longer stops statements (a rollback must run to its end).
+  /// While true, cancellation no longer stops statements (a rollback must run to its end).
   void ignore_interrupts(bool on) { m_ignore_interrupts = on; }
+  /// The token of the call now using this connection (nullptr: none), beside the store's.
+  void use_call_cancel(const Cancel* cancel) { m_call_cancel = cancel; }
+  /// True once the store's or the current call's token is cancelled.
+  bool cancelled() const noexcept {
+    return m_wait.cancel.cancelled() || (m_call_cancel && m_call_cancel->cancelled());
+  }
 
  private:
   Database() = default;
@@ -64,6 +73,19 @@ class Database {
   std::chrono::steady_clock::time_point m_wait_start{};
   bool m_notified = false;
   bool m_ignore_interrupts = false;
+  const Cancel* m_call_cancel = nullptr;
+};
+
+/// Lets one call's token stop the connection's statements and lock waits while in scope.
+class CallCancel {
+ public:
+  CallCancel(Database& db, const Cancel& cancel) : m_db(db) { m_db.use_call_cancel(&cancel); }
+  ~CallCancel() { m_db.use_call_cancel(nullptr); }
+  CallCancel(const CallCancel&) = delete;
+  CallCancel& operator=(const CallCancel&) = delete;
+
+ private:
+  Database& m_db;
 };
 
 /// A prepared statement; bind with 1-based indexes, step, read columns.
@@ -99,7 +121,7 @@ class Statement {
 
 /// A write transaction (BEGIN IMMEDIATE, so writers queue on the busy timeout instead of
 /// failing on upgrade); rolls back unless commit() was called. commit() throws
-/// Error(interrupted) instead of committing once Ctrl-C or SIGTERM came.
+/// Error(interrupted) instead of committing once the connection's tokens are cancelled.
 class Transaction {
  public:
   explicit Transaction(Database& db, bool immediate = true);
