@@ -6,6 +6,8 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <atomic>
+#include <chrono>
 #include <set>
 #include <thread>
 #include <wfctl/error.hpp>
@@ -180,4 +182,53 @@ TEST_CASE("eight threads share one local store: every operation is accounted for
     CHECK(files == expected[t].files);
   }
   CHECK(integrity_check(dir / "s" / "wfctl.db") == "ok");
+}
+
+TEST_CASE("cancelling one call's token ends its lock wait and no other call's", "[store][threads]") {
+  test::TempDir dir;
+  StoreOptions options;
+  options.lock_timeout = std::chrono::seconds(20);
+  auto store = open_store((dir / "s").string(), options);
+  store->create_workflows({draft("first", 0)});
+
+  // Another process's writer, as far as the store can tell: a connection of its own holding
+  // the write lock.
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open((dir / "s" / "wfctl.db").c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+
+  Cancel a = Cancel::make(), b = Cancel::make();
+  std::string a_error, b_error;
+  std::atomic<bool> a_done{false}, b_done{false};
+  std::thread ta([&] {
+    try {
+      store->create_workflows({draft("a", 1)}, {a, {}});
+    } catch (const Error& e) {
+      a_error = std::to_string(static_cast<int>(e.kind())) + " " + e.what();
+    }
+    a_done = true;
+  });
+  std::thread tb([&] {
+    try {
+      store->create_workflows({draft("b", 2)}, {b, {}});
+    } catch (const Error& e) {
+      b_error = e.what();
+    }
+    b_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  a.cancel();
+  for (int i = 0; i < 200 && !a_done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(a_done);
+  CHECK_FALSE(b_done);  // still waiting for the lock
+  REQUIRE(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+  ta.join();
+  tb.join();
+  CHECK(a_error == std::to_string(static_cast<int>(ErrorKind::interrupted)) +
+                       " interrupted while waiting for another process's lock on store " + (dir / "s").string());
+  CHECK(b_error.empty());
+  std::set<std::string> names;
+  for (const auto& w : store->list_workflows({})) names.insert(w.fields.name);
+  CHECK(names == std::set<std::string>{"first", "b"});
 }
