@@ -35,6 +35,7 @@ Store& AppContext::store() {
     StoreOptions opts;
     opts.token_file = s.get(config::Key::token_file).value;
     opts.lock_timeout = config::lock_timeout(s);
+    opts.cancel = m_cancel;  // Ctrl-C stops every call, also those given no token of their own
     // Only a person at a terminal is told; a script's stderr stays quiet.
     if (::isatty(STDERR_FILENO) == 1) {
       opts.on_lock_wait = [](const std::string& store) {

@@ -35,7 +35,6 @@ bool ends_with_dcm(const std::string& name) {
 std::function<void(std::uint64_t)> between_chunks(ProgressFn progress, std::uint64_t total, Cancel cancel = {}) {
   return [progress = std::move(progress), total, cancel = std::move(cancel)](std::uint64_t done) {
     cancel.check();
-    throw_if_interrupted();
     if (progress) progress(done, total);
   };
 }
@@ -45,11 +44,14 @@ std::string fd_path(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
 
 // A stream (a pipe) copied into an unnamed temporary file, so that it can be checked as DICOM
 // before any of it is stored; gone when the descriptor closes.
-UniqueFd spool(const ByteSource& source) {
+UniqueFd spool(const ByteSource& source, const Cancel& cancel) {
   std::string dir = fs::temp_directory_path().string();
   UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (!fd) throw errno_error(errno, "cannot create a temporary file in " + dir);
-  copy_hashed(source.read, fd_writer(fd.get(), "a temporary file in " + dir), source.progress);
+  copy_hashed(source.read, fd_writer(fd.get(), "a temporary file in " + dir), [&](std::uint64_t done) {
+    cancel.check();
+    if (source.progress) source.progress(done);
+  });
   if (::lseek(fd.get(), 0, SEEK_SET) != 0) throw errno_error(errno, "cannot rewind a temporary file");
   return fd;
 }
@@ -103,7 +105,7 @@ ResultFile ingest_result(Store& store, RecordId record, const std::optional<std:
     ByteSource input = source;
     if (o.dicom || ends_with_dcm(stored)) {
       if (input.file_fd < 0) {
-        spooled = spool(input);
+        spooled = spool(input, o.cancel);
         input = ByteSource(fd_reader(spooled.get(), input.name));
         input.file_fd = spooled.get();
         input.name = source.name;

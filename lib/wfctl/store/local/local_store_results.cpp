@@ -10,7 +10,6 @@
 #include <wfctl/store/local/sqlite.hpp>
 #include <wfctl/util/fs.hpp>
 #include <wfctl/util/copy.hpp>
-#include <wfctl/util/signals.hpp>
 #include <wfctl/util/time.hpp>
 
 namespace wfctl::local {
@@ -66,21 +65,20 @@ void upsert_row(sqlite::Database& db, const ResultFile& f, const LakeFile& stat)
 }
 
 // The sha256 of an open file, read through.
-std::string hash_file(int fd, const std::string& what) {
-  return copy_hashed(fd_reader(fd, what), [](const char*, std::size_t) {}, [](std::uint64_t) { throw_if_interrupted(); })
-      .sha256;
+std::string hash_file(int fd, const std::string& what, const Cancel& cancel) {
+  return copy_hashed(fd_reader(fd, what), [](const char*, std::size_t) {}, [&](std::uint64_t) { cancel.check(); }).sha256;
 }
 
 
 // One file's metadata: its row while size, mtime and inode still match; otherwise (written
 // behind our back, or by an upload killed after its rename) hashed now. Reads never write, so
 // the hash is not remembered. nullopt when the file vanished meanwhile.
-std::optional<ResultFile> metadata_of(DataLake& lake, const LakeFile& f, const Row* row) {
+std::optional<ResultFile> metadata_of(DataLake& lake, const LakeFile& f, const Row* row, const Cancel& cancel) {
   if (row && matches(*row, f)) return row->file;
   auto opened = lake.open(f.record, f.name);
   if (!opened) return std::nullopt;
   return ResultFile{f.record, f.name, opened->second.size,
-                    hash_file(opened->first.get(), record_path(f.record, f.name)),
+                    hash_file(opened->first.get(), record_path(f.record, f.name), cancel),
                     iso_utc_from_ns(opened->second.mtime_ns)};
 }
 
@@ -157,7 +155,8 @@ std::vector<ResultFile> LocalStore::list_results(std::optional<RecordId> record)
   out.reserve(files.size());
   for (const auto& f : files) {
     auto it = rows.find({f.record, f.name});
-    if (auto rf = metadata_of(lake(), f, it == rows.end() ? nullptr : &it->second)) out.push_back(std::move(*rf));
+    if (auto rf = metadata_of(lake(), f, it == rows.end() ? nullptr : &it->second, m_options.cancel))
+      out.push_back(std::move(*rf));
   }
   return out;
 }
@@ -169,7 +168,7 @@ std::optional<ResultFile> LocalStore::find_result(RecordId record, const std::st
   auto r = reader();
   auto rows = load_rows(r ? r->get() : nullptr, record, &name);
   auto it = rows.find({record, name});
-  return metadata_of(lake(), *f, it == rows.end() ? nullptr : &it->second);
+  return metadata_of(lake(), *f, it == rows.end() ? nullptr : &it->second, m_options.cancel);
 }
 
 ResultFile LocalStore::read_result(RecordId record, const std::string& name, const ByteSink& sink,
