@@ -1,11 +1,11 @@
-// LocalStore: result files. The data lake holds the bytes and is the truth (a reconstruction
-// service may write records/{id}/record-{id}.dcm directly); the results table caches each
-// file's sha256, trusted only while size, mtime and inode still match the file.
+// LocalStore: result files. The data lake holds the bytes and is the truth (see
+// store/lake/reconcile.hpp); the results table is the index, caching each file's sha256.
 #include <map>
 
 #include <fmt/format.h>
 #include <wfctl/error.hpp>
 #include <wfctl/store/lake/data_lake.hpp>
+#include <wfctl/store/lake/reconcile.hpp>
 #include <wfctl/store/local/local_store.hpp>
 #include <wfctl/store/local/sqlite.hpp>
 #include <wfctl/util/fs.hpp>
@@ -22,15 +22,7 @@ using lake::StagedFile;
 
 namespace {
 
-struct Row {
-  ResultFile file;
-  std::int64_t mtime_ns = 0;
-  std::uint64_t inode = 0;
-};
-
-bool matches(const Row& row, const LakeFile& f) {
-  return row.file.size == f.size && row.mtime_ns == f.mtime_ns && row.inode == f.inode;
-}
+using Row = lake::IndexEntry;
 
 std::map<std::pair<RecordId, std::string>, Row> load_rows(sqlite::Database* db, std::optional<RecordId> record,
                                                           const std::string* name = nullptr) {
@@ -62,24 +54,6 @@ void upsert_row(sqlite::Database& db, const ResultFile& f, const LakeFile& stat)
   st.bind(1, f.record_id).bind(2, f.name).bind(3, static_cast<std::int64_t>(f.size)).bind(4, f.sha256);
   st.bind(5, stat.mtime_ns).bind(6, static_cast<std::int64_t>(stat.inode)).bind(7, f.datetime_stored);
   st.run();
-}
-
-// The sha256 of an open file, read through.
-std::string hash_file(int fd, const std::string& what, const Cancel& cancel) {
-  return copy_hashed(fd_reader(fd, what), [](const char*, std::size_t) {}, [&](std::uint64_t) { cancel.check(); }).sha256;
-}
-
-
-// One file's metadata: its row while size, mtime and inode still match; otherwise (written
-// behind our back, or by an upload killed after its rename) hashed now. Reads never write, so
-// the hash is not remembered. nullopt when the file vanished meanwhile.
-std::optional<ResultFile> metadata_of(DataLake& lake, const LakeFile& f, const Row* row, const Cancel& cancel) {
-  if (row && matches(*row, f)) return row->file;
-  auto opened = lake.open(f.record, f.name);
-  if (!opened) return std::nullopt;
-  return ResultFile{f.record, f.name, opened->second.size,
-                    hash_file(opened->first.get(), record_path(f.record, f.name), cancel),
-                    iso_utc_from_ns(opened->second.mtime_ns)};
 }
 
 }  // namespace
@@ -155,7 +129,7 @@ std::vector<ResultFile> LocalStore::list_results(std::optional<RecordId> record)
   out.reserve(files.size());
   for (const auto& f : files) {
     auto it = rows.find({f.record, f.name});
-    if (auto rf = metadata_of(lake(), f, it == rows.end() ? nullptr : &it->second, m_options.cancel))
+    if (auto rf = lake::reconcile(lake(), f, it == rows.end() ? nullptr : &it->second, m_options.cancel))
       out.push_back(std::move(*rf));
   }
   return out;
@@ -168,7 +142,7 @@ std::optional<ResultFile> LocalStore::find_result(RecordId record, const std::st
   auto r = reader();
   auto rows = load_rows(r ? r->get() : nullptr, record, &name);
   auto it = rows.find({record, name});
-  return metadata_of(lake(), *f, it == rows.end() ? nullptr : &it->second, m_options.cancel);
+  return lake::reconcile(lake(), *f, it == rows.end() ? nullptr : &it->second, m_options.cancel);
 }
 
 ResultFile LocalStore::read_result(RecordId record, const std::string& name, const ByteSink& sink,
@@ -182,7 +156,7 @@ ResultFile LocalStore::read_result(RecordId record, const std::string& name, con
   auto it = rows.find({record, name});
   std::optional<std::string> expected;
   std::string stored = iso_utc_from_ns(stat.mtime_ns);
-  if (it != rows.end() && matches(it->second, stat)) {
+  if (it != rows.end() && lake::describes(it->second, stat)) {
     expected = it->second.file.sha256;
     stored = it->second.file.datetime_stored;
   }
@@ -238,7 +212,7 @@ std::vector<ResultFile> LocalStore::delete_results(RecordId record, const std::o
   for (const auto& f : files) {
     names.push_back(f.name);
     auto it = rows.find({record, f.name});
-    bool known = it != rows.end() && matches(it->second, f);
+    bool known = it != rows.end() && lake::describes(it->second, f);
     removed.push_back(ResultFile{record, f.name, f.size, known ? it->second.file.sha256 : std::string(),
                                  known ? it->second.file.datetime_stored : iso_utc_from_ns(f.mtime_ns)});
     del.reset();
