@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+
+#include "expect_error.hpp"
 #include <fstream>
 #include <map>
 #include <wfctl/config/config.hpp>
@@ -78,7 +80,8 @@ TEST_CASE("output precedence and the context choice", "[config]") {
   CHECK(s.context.origin == Origin::flag);
 
   f.context = "nope";
-  REQUIRE_THROWS_AS(resolve(f, env_of({{"HOME", "/h"}}), file), Error);
+  auto msg = test::error_of(ErrorKind::usage, [&] { resolve(f, env_of({{"HOME", "/h"}}), file); });
+  CHECK_THAT(msg, Catch::Contains("nope"));
 }
 
 TEST_CASE("config path precedence", "[config]") {
