@@ -1,4 +1,5 @@
 """Runs the built wfctl binary with a cleared environment inside a temporary folder."""
+import atexit
 import contextlib
 import hashlib
 import json
@@ -27,6 +28,7 @@ def public_wfctl():
         build_dir = os.environ.get("WFCTL_BUILD_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(
             os.path.abspath(WFCTL))))
         prefix = tempfile.mkdtemp(prefix="wfctl-public-")
+        atexit.register(shutil.rmtree, prefix, True)  # the installed copy goes with the test run
         os.chmod(prefix, 0o755)
         subprocess.run(["cmake", "--install", build_dir, "--prefix", prefix], check=True, capture_output=True)
         for dirpath, dirs, files in os.walk(prefix):

@@ -61,6 +61,7 @@ void validate_dicom(int fd, const std::string& name) {
   try {
     dicom::validate(path);
   } catch (const Error& e) {
+    if (e.kind() != ErrorKind::invalid_input) throw;  // Ctrl-C, an unreadable file: as they are
     // Messages name the descriptor's path; users know the file by its name.
     std::string msg = e.what();
     if (msg.rfind(path, 0) == 0) msg = name + msg.substr(path.size());
