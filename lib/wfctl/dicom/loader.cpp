@@ -7,7 +7,7 @@
 #include <mutex>
 #include <wfctl/dicom/module_api.hpp>
 #include <wfctl/error.hpp>
-#include <wfctl/util/signals.hpp>
+#include <wfctl/util/interrupt.hpp>
 
 namespace wfctl::dicom {
 

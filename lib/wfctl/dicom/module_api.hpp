@@ -22,7 +22,8 @@ struct ModuleApi {
   Peer (*parse_peer)(std::string_view);
   void (*echo)(const Peer&, const std::string&, int);
   std::vector<SendStatus> (*send)(const std::vector<ExportSource>&, const Peer&, const std::string&, int);
-  /// How long operations ask whether Ctrl-C came (set by the core when it loads the module).
+  /// How long operations ask whether Ctrl-C came (set by the core when it loads the module:
+  /// the module's copy of util/interrupt cannot see the core's signal flag by itself).
   void (*set_interrupt_check)(bool (*)() noexcept);
 };
 

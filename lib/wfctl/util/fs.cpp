@@ -10,7 +10,7 @@
 #include <string>
 #include <system_error>
 #include <wfctl/util/fs.hpp>
-#include <wfctl/util/signals.hpp>
+#include <wfctl/util/interrupt.hpp>
 
 namespace wfctl {
 

@@ -13,9 +13,9 @@
 #include <cerrno>
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
+#include <wfctl/util/interrupt.hpp>
 
 #include "anonymize.hpp"
-#include "cancel.hpp"
 #include "dcmtk_support.hpp"
 
 namespace wfctl::dicom {
@@ -212,7 +212,7 @@ std::vector<Exported> export_tree(const std::vector<ExportSource>& sources, cons
   std::vector<Exported> plan;
   plan.reserve(sources.size());
   for (const ExportSource& source : sources) {
-    detail::throw_if_interrupted();
+    throw_if_interrupted("nothing was written");
     const std::string label = source.label.empty() ? source.path : source.label;
     detail::Loaded loaded = prepare(source, label, anonymizer);
     const std::string target = target_path(root, loaded.dataset()).string();
@@ -231,7 +231,7 @@ std::vector<Exported> export_tree(const std::vector<ExportSource>& sources, cons
   Rollback rollback;
   std::vector<std::unique_ptr<detail::TempFile>> temps;
   for (std::size_t i = 0; i < sources.size(); ++i) {
-    detail::throw_if_interrupted();  // the Rollback takes back what was written so far
+    throw_if_interrupted("nothing was written");  // the Rollback takes back what was written so far
     const fs::path target = plan[i].path;
     detail::Loaded loaded = prepare(sources[i], plan[i].label, anonymizer);
     make_dirs(root, target, rollback);

@@ -9,8 +9,6 @@
 // Where DCMTK would stop with an error, the scan stops too: what follows is never parsed.
 #include "prescan.hpp"
 
-#include "cancel.hpp"
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dctag.h>
@@ -26,6 +24,7 @@
 #include <vector>
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
+#include <wfctl/util/interrupt.hpp>
 
 namespace wfctl::dicom::detail {
 
@@ -235,7 +234,7 @@ class Scanner {
     push(kind, syntax, length, level);
     std::size_t steps = 0;
     while (!m_stack.empty() && step()) {
-      if ((++steps & 0xffff) == 0) throw_if_interrupted();
+      if ((++steps & 0xffff) == 0) throw_if_interrupted("nothing was written");
     }
     m_stack.clear();
   }
