@@ -43,7 +43,7 @@ void Table::add(std::vector<std::string> row) {
       else if (c == '\t') clean += "\\t";
       else if (c == '\r') clean += "\\r";
       else if (c < 0x20 || c == 0x7f || n == 0) clean += fmt::format("\\x{:02x}", c);
-      else if (n > 1 && cp >= 0x80 && cp <= 0x9f) clean += fmt::format("\\u{:04x}", static_cast<unsigned>(cp));
+      else if (n > 1 && is_c1_control(cp)) clean += fmt::format("\\u{:04x}", static_cast<unsigned>(cp));
       else {
         clean.append(cell, i, n);
         i += n;

@@ -42,9 +42,6 @@ long get_long(DcmItem& item, const DcmTagKey& tag, long fallback);
 /// returns false (leaving what could not be converted) when DCMTK cannot, never throws.
 bool convert_to_utf8(DcmItem& item);
 
-/// `text` with every byte sequence that is not valid UTF-8 replaced by U+FFFD.
-std::string valid_utf8(std::string_view text);
-
 /// True when the data set's Pixel Data is encapsulated (fragments of undefined length) although
 /// `xfer` is a native transfer syntax: DCMTK reads it, but can neither render nor write it.
 bool fragments_in_native(DcmDataset& ds, E_TransferSyntax xfer);

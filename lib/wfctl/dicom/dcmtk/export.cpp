@@ -14,6 +14,7 @@
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
 #include <wfctl/util/interrupt.hpp>
+#include <wfctl/util/utf8.hpp>
 
 #include "anonymize.hpp"
 #include "dcmtk_support.hpp"
@@ -160,26 +161,18 @@ void write_temp(const ExportSource& source, const std::string& label, detail::Lo
 }  // namespace
 
 std::string safe_path_component(std::string_view raw, std::size_t max_bytes) {
-  // Bytes that are not UTF-8 (U+FFFD after valid_utf8) and C1 controls (U+0080..U+009F,
-  // encoded C2 80..C2 9F) become '_' too: a name must print, and be what messages report.
-  const std::string text = detail::valid_utf8(raw);
+  // Bytes that are not UTF-8, U+FFFD (what a conversion made of such bytes) and C1 controls
+  // become '_' too: a name must print, and be what messages report.
   std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
-      out.push_back('_');
-      ++i;
-      continue;
-    }
-    if (text.compare(i, 3, "\xEF\xBF\xBD") == 0) {
-      out.push_back('_');
-      i += 2;
-      continue;
-    }
-    const bool forbidden = byte < 0x20 || byte == 0x7F || std::strchr("/\\:*?\"<>|", c) != nullptr;
-    out.push_back(forbidden ? '_' : c);
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size();) {
+    char32_t cp = 0;
+    const std::size_t n = utf8_sequence(raw, i, cp);
+    const bool forbidden = n == 0 || cp < 0x20 || cp == 0x7F || is_c1_control(cp) || cp == 0xFFFD ||
+                           (cp < 0x80 && std::strchr("/\\:*?\"<>|", static_cast<char>(cp)) != nullptr);
+    if (forbidden) out.push_back('_');
+    else out.append(raw.substr(i, n));
+    i += n == 0 ? 1 : n;
   }
   // A leading dot hides the entry (and "." / ".." would name other directories); leading
   // spaces are legal but invisible and a trap in every shell.

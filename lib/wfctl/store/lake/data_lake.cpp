@@ -40,8 +40,6 @@ constexpr const char* k_name_hint =
     "a file name must be one path component: no '/', '\\' or control characters, "
     "valid UTF-8, at most 255 bytes";
 
-bool is_c1_control(char32_t cp) { return cp >= 0x80 && cp <= 0x9f; }
-
 // Why `name` is not a safe file name, or nullopt when it is.
 std::optional<std::string> unsafe_reason(std::string_view name) {
   if (name.empty()) return "it is empty";
