@@ -61,9 +61,6 @@ Json to_json(const Summary& s) { return load().to_json(s); }
 Summary read_summary(const std::string& path) { return load().read_summary(path); }
 void validate(const std::string& path) { load().validate(path); }
 Json to_dicom_json(const std::string& path) { return load().to_dicom_json(path); }
-void render_png(const std::string& dicom_path, const std::string& png_path, const RenderOptions& o) {
-  load().render_png(dicom_path, png_path, o);
-}
 std::string render_png_bytes(const std::string& dicom_path, const RenderOptions& o) {
   return load().render_png_bytes(dicom_path, o);
 }

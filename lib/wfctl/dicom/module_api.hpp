@@ -7,7 +7,7 @@
 
 namespace wfctl::dicom::detail {
 
-inline constexpr int k_module_abi = 2;
+inline constexpr int k_module_abi = 3;
 
 struct ModuleApi {
   int abi;
@@ -15,7 +15,6 @@ struct ModuleApi {
   Summary (*read_summary)(const std::string&);
   void (*validate)(const std::string&);
   Json (*to_dicom_json)(const std::string&);
-  void (*render_png)(const std::string&, const std::string&, const RenderOptions&);
   std::string (*render_png_bytes)(const std::string&, const RenderOptions&);
   std::string (*safe_path_component)(std::string_view, std::size_t);
   std::vector<Exported> (*export_tree)(const std::vector<ExportSource>&, const std::string&, bool);
