@@ -19,10 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Downloaded files get the usual 0666 less the umask, like any file a command writes.
-constexpr fs::perms k_download_perms = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                                       fs::perms::group_write | fs::perms::others_read | fs::perms::others_write;
-
 bool ends_with_dcm(const std::string& name) {
   if (name.size() < 4) return false;
   std::string ext = name.substr(name.size() - 4);
@@ -126,7 +122,7 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
     sink.progress = between_chunks(r.progress, meta->size);
     return store.read_result(r.record, name, sink);
   }
-  AtomicFile file(out.path, k_download_perms);
+  AtomicFile file(out.path, k_output_file_perms);
   ByteSink sink(fd_writer(file.fd(), file.what()));
   sink.file_fd = file.fd();
   sink.progress = with_writeback(file.fd(), between_chunks(r.progress, meta->size));
@@ -135,7 +131,7 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
   return result;
 }
 
-void write_preview(const std::string& path, std::string_view png) { write_output(path, png, k_download_perms); }
+void write_preview(const std::string& path, std::string_view png) { write_output(path, png, k_output_file_perms); }
 
 ResultCopy::ResultCopy(Store& store, RecordId record, const std::string& name)
     : m_label(fmt::format("records/{}/{}", record, name)) {

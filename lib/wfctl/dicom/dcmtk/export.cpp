@@ -1,18 +1,26 @@
 // Exporting files into a PatientID/Study/Series/Instance tree, optionally de-identified.
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcostrmf.h>
+#include <dcmtk/dcmdata/dcwcache.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstring>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <memory>
 #include <optional>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
 #include <cerrno>
+#include <vector>
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
+#include <wfctl/util/fs.hpp>
 #include <wfctl/util/interrupt.hpp>
 #include <wfctl/util/utf8.hpp>
 
@@ -128,24 +136,39 @@ detail::Loaded prepare(const ExportSource& source, const std::string& label,
   return loaded;
 }
 
-void write_temp(const ExportSource& source, const std::string& label, detail::Loaded& loaded, bool anonymized,
-                detail::TempFile& temp, const fs::path& target) {
-  temp.close_fd();
-  if (!anonymized && loaded.part10) {
-    // The file as it came, byte for byte: re-encoding could change lengths, padding or
-    // private data that the exporter has no reason to touch.
-    std::error_code ec;
-    fs::copy_file(source.path, temp.path(), fs::copy_options::overwrite_existing, ec);
-    if (ec) throw errno_error(ec.value(), label + ": cannot copy to " + target.string());
-    return;
+// The source byte for byte: re-encoding could change lengths, padding or private data that
+// the exporter has no reason to touch.
+void copy_as_is(const ExportSource& source, int out, const fs::path& target) {
+  const UniqueFd in = open_for_reading(source.path);
+  std::vector<char> buffer(1 << 20);
+  while (const std::size_t n = read_some(in.get(), buffer.data(), buffer.size(), source.path))
+    write_all(out, buffer.data(), n, target.string());
+}
+
+// What saveFile() does, into the open temporary file instead of a named one.
+void save_into(const std::string& label, detail::Loaded& loaded, E_FileWriteMode mode, int out,
+               const fs::path& target) {
+  const int copy = ::fcntl(out, F_DUPFD_CLOEXEC, 0);
+  FILE* file = copy < 0 ? nullptr : ::fdopen(copy, "wb");
+  if (file == nullptr) {
+    const int err = errno;
+    if (copy >= 0) ::close(copy);
+    throw errno_error(err, label + ": cannot write " + target.string());
   }
-  // A bare data set gets a meta header; a de-identified one gets a new meta header, since
-  // the old one holds the original SOP Instance UID and the sender's AE title.
-  const E_FileWriteMode mode = anonymized ? EWM_createNewMeta : EWM_fileformat;
-  errno = 0;
-  const OFCondition cond = loaded.file->saveFile(temp.path().c_str(), EXS_Unknown, EET_ExplicitLength, EGL_recalcGL,
-                                                 EPD_noChange, 0, 0, mode);
-  const int err = errno;
+  OFCondition cond;
+  int err = 0;
+  {
+    DcmOutputFileStream stream(file);  // closes `file`
+    DcmWriteCache cache;
+    errno = 0;
+    loaded.file->transferInit();
+    cond = loaded.file->write(stream, EXS_Unknown, EET_ExplicitLength, &cache, EGL_recalcGL, EPD_noChange, 0, 0, 0,
+                              mode);
+    loaded.file->transferEnd();
+    // What stdio still buffers must reach the file while a failure can be told.
+    if (cond.good() && std::fflush(file) != 0) cond = EC_InvalidStream;
+    err = errno;
+  }
   if (cond.bad()) {
     // A failed write of the file (full disk, I/O error) leaves its errno; anything else DCMTK
     // refuses is the content's, whatever errno an earlier call left behind.
@@ -156,6 +179,29 @@ void write_temp(const ExportSource& source, const std::string& label, detail::Lo
     }
     throw Error(ErrorKind::invalid_input, label + ": cannot write " + target.string() + ": " + cond.text());
   }
+}
+
+void write_temp(const ExportSource& source, const std::string& label, detail::Loaded& loaded, bool anonymized,
+                AtomicFile& temp, const fs::path& target) {
+  if (!anonymized && loaded.part10) {
+    try {
+      return copy_as_is(source, temp.fd(), target);
+    } catch (const Error& e) {
+      throw e.with_context(label);
+    }
+  }
+  // A bare data set gets a meta header; a de-identified one gets a new meta header, since
+  // the old one holds the original SOP Instance UID and the sender's AE title.
+  save_into(label, loaded, anonymized ? EWM_createNewMeta : EWM_fileformat, temp.fd(), target);
+}
+
+// How many written files wait open and unnamed for the renames (see AtomicFile); past that
+// they are parked under hidden names, so that a large export stays within the limit of open
+// files (often 1024) that DCMTK, SQLite and the caller share.
+std::size_t unnamed_budget() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 256;
+  return static_cast<std::size_t>(limit.rlim_cur / 4);
 }
 
 }  // namespace
@@ -222,24 +268,31 @@ std::vector<Exported> export_tree(const std::vector<ExportSource>& sources, cons
   // Then each is written beside its target; only when all are complete are they renamed into
   // place. The anonymizer remembers its replacements, so the second pass gives the same UIDs.
   Rollback rollback;
-  std::vector<std::unique_ptr<detail::TempFile>> temps;
+  std::vector<std::unique_ptr<AtomicFile>> temps;
+  const std::size_t budget = unnamed_budget();
   for (std::size_t i = 0; i < sources.size(); ++i) {
     throw_if_interrupted("nothing was written");  // the Rollback takes back what was written so far
     const fs::path target = plan[i].path;
     detail::Loaded loaded = prepare(sources[i], plan[i].label, anonymizer);
     make_dirs(root, target, rollback);
-    temps.push_back(std::make_unique<detail::TempFile>(target));
+    temps.push_back(std::make_unique<AtomicFile>(target, k_output_file_perms));
     write_temp(sources[i], plan[i].label, loaded, anonymize, *temps.back(), target);
-    temps.back()->sync();
+    if (i < budget) temps.back()->sync();
+    else temps.back()->park();
   }
   for (std::size_t i = 0; i < sources.size(); ++i) {
     const fs::path target = plan[i].path;
     fs::path backup;
     if (::access(target.c_str(), F_OK) == 0) {
-      backup = temps[i]->path().string() + ".old";
+      backup = hidden_temp_path(target);
       if (::link(target.c_str(), backup.c_str()) != 0) throw errno_error(errno, "cannot replace " + target.string());
     }
-    temps[i]->commit();
+    try {
+      temps[i]->commit(true);
+    } catch (const Error&) {
+      if (!backup.empty()) ::unlink(backup.c_str());
+      throw;
+    }
     rollback.published(target, backup);
   }
   rollback.release();
