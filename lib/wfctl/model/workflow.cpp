@@ -2,8 +2,9 @@
 #include <wfctl/model/workflow.hpp>
 #include <wfctl/model/json_reader.hpp>
 
-#include <map>
 #include <fmt/format.h>
+#include <map>
+#include <type_traits>
 
 namespace wfctl {
 
@@ -27,14 +28,15 @@ std::string required_field(const Json& j, const char* key) {
 
 Json to_json(const Workflow& w, bool with_definition) {
   Json j = Json::object();
-  j["name"] = w.fields.name;
-  j["description"] = optional_text(w.fields.description);
-  j["version"] = w.fields.version;
-  j["author"] = optional_text(w.fields.author);
-  j["id"] = w.id;
-  j["datetime_created"] = w.datetime_created;
-  j["datetime_updated"] = optional_text(w.datetime_updated);
-  if (with_definition) j["definition"] = w.raw_definition.empty() ? w.definition : parse_stored_json(w.raw_definition);
+  for_each_workflow_out_member(w, with_definition, [&j](const char* key, const auto& value) {
+    using T = std::decay_t<decltype(value)>;
+    if constexpr (std::is_same_v<T, DefinitionOut>)
+      j[key] = value.raw.empty() ? value.parsed : parse_stored_json(value.raw);
+    else if constexpr (std::is_same_v<T, std::optional<std::string>>)
+      j[key] = optional_text(value);
+    else
+      j[key] = value;
+  });
   return j;
 }
 

@@ -45,9 +45,33 @@ struct Workflow {
   std::string raw_definition;
 };
 
-/// The reference's WorkflowOut (or WorkflowMetaOut when `with_definition` is false), in its
-/// key order: name, description, version, author, id, datetime_created, datetime_updated,
-/// definition (parsed from raw_definition when only that is set).
+/// A workflow's definition as a WorkflowOut member: `raw` (compact JSON text) when a store
+/// listed it unparsed, else `parsed`.
+struct DefinitionOut {
+  const Json& parsed;
+  const std::string& raw;
+};
+
+/// Calls `member(key, value)` for each member of the reference's WorkflowOut (WorkflowMetaOut
+/// without `with_definition`) in its key order: name, description, version, author, id,
+/// datetime_created, datetime_updated, definition. The values are std::string,
+/// std::optional<std::string> (null when absent), WorkflowId and DefinitionOut. The one place
+/// that order is written: to_json and the streaming JSON list printer both follow it.
+template <class Member>
+void for_each_workflow_out_member(const Workflow& w, bool with_definition, Member&& member) {
+  member("name", w.fields.name);
+  member("description", w.fields.description);
+  member("version", w.fields.version);
+  member("author", w.fields.author);
+  member("id", w.id);
+  member("datetime_created", w.datetime_created);
+  member("datetime_updated", w.datetime_updated);
+  if (with_definition) member("definition", DefinitionOut{w.definition, w.raw_definition});
+}
+
+/// The reference's WorkflowOut (or WorkflowMetaOut when `with_definition` is false), members
+/// as for_each_workflow_out_member gives them (the definition parsed from raw_definition when
+/// only that is set).
 Json to_json(const Workflow& w, bool with_definition = true);
 
 /// Throws Error(conflict) naming both positions when two drafts have the same (name,
