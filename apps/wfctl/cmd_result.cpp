@@ -38,7 +38,7 @@ void add_upload(CLI::App& group, AppContext& ctx) {
       r.before_commit = print_before_commit<ResultFile>([out, &bar](std::ostream& text, const ResultFile& f) {
         bar.clear();
         if (out.format == output::Format::table || out.format == output::Format::wide)
-          text << fmt::format("records/{}/{} uploaded: {} bytes, sha256 {}\n", f.record_id, f.name, f.size, f.sha256);
+          text << fmt::format("{} uploaded: {} bytes, sha256 {}\n", record_path(f.record_id, f.name), f.size, f.sha256);
         else
           output::print_result(text, f, out);
       });
@@ -119,7 +119,7 @@ void add_delete(CLI::App& group, AppContext& ctx) {
             }
             for (const auto& r : files) {
               if (out.format == output::Format::name) text << r.record_id << '/' << r.name << '\n';
-              else text << "records/" << r.record_id << '/' << r.name << " deleted\n";
+              else text << record_path(r.record_id, r.name) << " deleted\n";
             }
           }));
       // Nothing to delete with --ignore-not-found: no hook ran; JSON still prints a list.

@@ -14,4 +14,13 @@ Json to_json(const ResultFile& r) {
 
 std::string default_result_name(RecordId id) { return "record-" + std::to_string(id) + ".dcm"; }
 
+std::string record_path(RecordId record) { return "records/" + std::to_string(record); }
+
+std::string record_path(RecordId record, std::string_view name) {
+  std::string path = record_path(record);
+  path += '/';
+  path += name;
+  return path;
+}
+
 }  // namespace wfctl

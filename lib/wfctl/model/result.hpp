@@ -2,6 +2,7 @@
 // A file stored for a record in the data lake: records/{record_id}/{name}.
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <wfctl/model/workflow.hpp>
 
@@ -23,5 +24,13 @@ Json to_json(const ResultFile& r);
 
 /// The reference's result file name for a record: "record-{id}.dcm".
 std::string default_result_name(RecordId id);
+
+/// "records/{record}": where a record's files are below a store's root, and how messages
+/// name them.
+std::string record_path(RecordId record);
+
+/// "records/{record}/{name}": where one result file is below a store's root, and how messages
+/// name it. `name` goes in as given: escape it first where it may hold anything.
+std::string record_path(RecordId record, std::string_view name);
 
 }  // namespace wfctl

@@ -114,7 +114,7 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
   if (out.kind == OutputPath::Kind::regular && !r.force)
     throw Error(ErrorKind::conflict, shown + " already exists", "use --force to overwrite it");
   auto meta = store.find_result(r.record, name);
-  if (!meta) throw Error(ErrorKind::not_found, fmt::format("records/{}/{} not found", r.record, name));
+  if (!meta) throw Error(ErrorKind::not_found, record_path(r.record, name) + " not found");
   if (out.kind == OutputPath::Kind::special) {
     UniqueFd fd(::open(out.path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC));
     if (!fd) throw errno_error(errno, "cannot write " + shown);
@@ -134,7 +134,7 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
 void write_preview(const std::string& path, std::string_view png) { write_output(path, png, k_output_file_perms); }
 
 ResultCopy::ResultCopy(Store& store, RecordId record, const std::string& name)
-    : m_label(fmt::format("records/{}/{}", record, name)) {
+    : m_label(record_path(record, name)) {
   if (auto local = store.local_result_path(record, name)) {
     m_path = *local;
     return;

@@ -71,10 +71,6 @@ std::string hash_file(int fd, const std::string& what) {
       .sha256;
 }
 
-std::string relative_name(RecordId record, const std::string& name) {
-  return fmt::format("records/{}/{}", record, name);
-}
-
 // One file's metadata: its row while size, mtime and inode still match; otherwise (written
 // behind our back, or by an upload killed after its rename) hashed now. Reads never write, so
 // the hash is not remembered. nullopt when the file vanished meanwhile.
@@ -83,7 +79,7 @@ std::optional<ResultFile> metadata_of(DataLake& lake, const LakeFile& f, const R
   auto opened = lake.open(f.record, f.name);
   if (!opened) return std::nullopt;
   return ResultFile{f.record, f.name, opened->second.size,
-                    hash_file(opened->first.get(), relative_name(f.record, f.name)),
+                    hash_file(opened->first.get(), record_path(f.record, f.name)),
                     iso_utc_from_ns(opened->second.mtime_ns)};
 }
 
@@ -94,7 +90,7 @@ ResultFile LocalStore::put_result(RecordId record, const std::string& name, cons
   DataLake::check_name(name);
   // Refuse before reading what may be gigabytes; publish() checks again without a race.
   if (!opts.force && lake().stat(record, name))
-    throw Error(ErrorKind::conflict, relative_name(record, name) + " already exists", "use --force to replace it");
+    throw Error(ErrorKind::conflict, record_path(record, name) + " already exists", "use --force to replace it");
   StagedFile staged = lake().stage(source);
   if (opts.verify) opts.verify(staged.path().string());
   // Lock, publish, index, commit: a failure at any step (a read-only database, a full disk,
@@ -134,7 +130,7 @@ std::optional<ResultFile> LocalStore::find_result(RecordId record, const std::st
 ResultFile LocalStore::read_result(RecordId record, const std::string& name, const ByteSink& sink) {
   DataLake::check_name(name);
   auto opened = lake().open(record, name);
-  if (!opened) throw Error(ErrorKind::not_found, relative_name(record, name) + " not found");
+  if (!opened) throw Error(ErrorKind::not_found, record_path(record, name) + " not found");
   const LakeFile& stat = opened->second;
   auto rows = load_rows(reader(), record, &name);
   auto it = rows.find({record, name});
@@ -145,7 +141,7 @@ ResultFile LocalStore::read_result(RecordId record, const std::string& name, con
     stored = it->second.file.datetime_stored;
   }
   const int fd = opened->first.get();
-  const std::string what = relative_name(record, name);
+  const std::string what = record_path(record, name);
   auto progress = [&](std::uint64_t done) {
     if (sink.progress) sink.progress(done);
   };
@@ -153,7 +149,7 @@ ResultFile LocalStore::read_result(RecordId record, const std::string& name, con
                                          : copy_hashed(fd_reader(fd, what), sink.write, progress).sha256;
   if (expected && *expected != actual)
     throw Error(ErrorKind::internal,
-                fmt::format("{}: checksum mismatch: recorded sha256 {}, read {}", relative_name(record, name),
+                fmt::format("{}: checksum mismatch: recorded sha256 {}, read {}", record_path(record, name),
                             *expected, actual),
                 "the stored file is damaged");
   return ResultFile{record, name, stat.size, actual, stored};
@@ -165,7 +161,7 @@ std::vector<ResultFile> LocalStore::delete_results(RecordId record, const std::o
   DataLake::check_record(record);
   if (name) DataLake::check_name(*name);
   const auto what = [&] {
-    return name ? relative_name(record, *name) : fmt::format("records/{}", record);
+    return name ? record_path(record, *name) : record_path(record);
   };
   // Look before taking the write lock (and before creating a database to delete from).
   if (name ? !lake().stat(record, *name) : lake().scan(record).empty()) {
@@ -209,7 +205,7 @@ std::vector<ResultFile> LocalStore::delete_results(RecordId record, const std::o
 std::optional<std::string> LocalStore::local_result_path(RecordId record, const std::string& name) {
   DataLake::check_name(name);
   if (!lake().stat(record, name)) return std::nullopt;
-  return (m_root / "records" / std::to_string(record) / name).string();
+  return (m_root / record_path(record, name)).string();
 }
 
 }  // namespace wfctl::local
