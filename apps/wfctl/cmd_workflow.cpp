@@ -1,6 +1,5 @@
 // create, get, list, update, delete, apply: bind options, call the library, print.
 #include <algorithm>
-#include <sstream>
 #include <iostream>
 #include <wfctl/error.hpp>
 #include <wfctl/ops/workflows.hpp>

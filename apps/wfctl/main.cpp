@@ -1,6 +1,5 @@
 // wfctl: parse the command line, run the chosen action, map errors to exit codes.
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <iostream>

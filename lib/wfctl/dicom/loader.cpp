@@ -1,7 +1,6 @@
 // The public DICOM functions of the core: each loads wfctl-dicom.so on first use and calls
 // through its table (see module_api.hpp for why DCMTK is not linked into the binary).
 #include <dlfcn.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <mutex>

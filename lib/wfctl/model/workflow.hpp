@@ -78,7 +78,4 @@ Json to_json(const Workflow& w, bool with_definition = true);
 /// version): apply keys workflows by that pair, so one input must not name one twice.
 void check_unique_keys(const std::vector<WorkflowDraft>& drafts);
 
-/// Parses a WorkflowOut object (as served by the REST contract); throws Error(invalid_input).
-Workflow workflow_from_json(const Json& j);
-
 }  // namespace wfctl

@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdint>
-#include <cstring>
 #include <string>
 #include <system_error>
 #include <wfctl/util/fs.hpp>
