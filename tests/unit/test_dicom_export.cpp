@@ -1,6 +1,5 @@
 // wfctl::dicom export_tree, de-identification and path safety.
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -70,12 +69,6 @@ std::string instance(unsigned number) {
           le.element(0x0008, 0x0060, "CS", "MR") + le.element(0x0010, 0x0020, "LO", "MANY") +
           le.element(0x0020, 0x000D, "UI", "1.2.3") + le.element(0x0020, 0x000E, "UI", "1.2.3.1"),
       "1.2.840.10008.1.2.1", sop);
-}
-
-mode_t mode_of(const std::string& path) {
-  struct stat st {};
-  REQUIRE(::stat(path.c_str(), &st) == 0);
-  return st.st_mode & 07777;
 }
 
 // Lowers the soft limit of open files for one scope.
@@ -336,14 +329,16 @@ TEST_CASE("separate anonymized exports get separate identities", "[dicom]") {
 }
 
 TEST_CASE("exported files get 0666 less the umask, like every file a command writes", "[dicom]") {
+  using wfctl::test::mode_of;
   TempDir dir;
-  const mode_t previous = ::umask(027);
-  const auto exported = dicom::export_tree(
-      {{pydicom_file("MR_small.dcm"), "copied"}, {pydicom_file("ExplVR_LitEndNoMeta.dcm"), "re-encoded"}},
-      (dir / "out").string(), false);
-  const auto anonymized = dicom::export_tree({{pydicom_file("CT_small.dcm"), "anonymized"}},
-                                             (dir / "anon").string(), true);
-  ::umask(previous);
+  std::vector<dicom::Exported> exported, anonymized;
+  {
+    const wfctl::test::Umask mask(027);
+    exported = dicom::export_tree(
+        {{pydicom_file("MR_small.dcm"), "copied"}, {pydicom_file("ExplVR_LitEndNoMeta.dcm"), "re-encoded"}},
+        (dir / "out").string(), false);
+    anonymized = dicom::export_tree({{pydicom_file("CT_small.dcm"), "anonymized"}}, (dir / "anon").string(), true);
+  }
   REQUIRE(exported.size() == 2);
   CHECK(mode_of(exported[0].path) == 0640);
   CHECK(mode_of(exported[1].path) == 0640);

@@ -1,7 +1,4 @@
 // wfctl/util/fs: AtomicFile, the one temporary-file type, and its permission rule.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
@@ -14,32 +11,16 @@
 namespace fs = std::filesystem;
 using wfctl::AtomicFile;
 using wfctl::test::files_below;
+using wfctl::test::mode_of;
 using wfctl::test::read_bytes;
 using wfctl::test::TempDir;
+using wfctl::test::Umask;
 
 namespace {
 
 void write(AtomicFile& file, const std::string& text) {
   wfctl::write_all(file.fd(), text.data(), text.size(), file.what());
 }
-
-mode_t mode_of(const fs::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
-
-// Sets the umask for one scope.
-class Umask {
- public:
-  explicit Umask(mode_t mask) : m_previous(::umask(mask)) {}
-  ~Umask() { ::umask(m_previous); }
-  Umask(const Umask&) = delete;
-  Umask& operator=(const Umask&) = delete;
-
- private:
-  mode_t m_previous;
-};
 
 }  // namespace
 
