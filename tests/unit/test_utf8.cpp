@@ -6,6 +6,7 @@
 using wfctl::is_c1_control;
 using wfctl::is_valid_utf8;
 using wfctl::to_valid_utf8;
+using wfctl::truncate_utf8;
 using wfctl::utf8_sequence;
 
 namespace {
@@ -41,6 +42,22 @@ TEST_CASE("to_valid_utf8 keeps UTF-8 as it is and replaces each bad byte by U+FF
   CHECK(to_valid_utf8("\xC0\xAF") == k_fffd + k_fffd);
   CHECK(to_valid_utf8("\xED\xA0\x80x") == k_fffd + k_fffd + k_fffd + "x");
   CHECK(is_valid_utf8(to_valid_utf8("\xFF\xFE\x80 \xF4\x90\x80\x80")));
+}
+
+TEST_CASE("truncate_utf8 never leaves part of a sequence at the end", "[utf8]") {
+  const auto cut = [](std::string s, std::size_t n) {
+    truncate_utf8(s, n);
+    return s;
+  };
+  const std::string euro = "\xE2\x82\xAC";
+  CHECK(cut("abc", 5) == "abc");
+  CHECK(cut("abc", 2) == "ab");
+  CHECK(cut("a" + euro, 4) == "a" + euro);
+  CHECK(cut("a" + euro, 3) == "a");
+  CHECK(cut("a" + euro, 2) == "a");
+  CHECK(cut(euro + euro, 5) == euro);
+  CHECK(cut("ab\xFF\xFEcd", 3) == "ab\xFF");  // a malformed byte is one character
+  CHECK(cut(euro, 0) == "");
 }
 
 TEST_CASE("is_c1_control is U+0080..U+009F only", "[utf8]") {

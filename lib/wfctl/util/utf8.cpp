@@ -1,5 +1,6 @@
 #include <wfctl/util/utf8.hpp>
 
+#include <algorithm>
 #include <clocale>
 #include <cwchar>
 #include <locale.h>
@@ -57,6 +58,19 @@ std::string to_valid_utf8(std::string_view s) {
     }
   }
   return out;
+}
+
+void truncate_utf8(std::string& s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return;
+  std::size_t end = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const std::size_t n = std::max<std::size_t>(utf8_sequence(s, i, cp), 1);
+    if (i + n > max_bytes) break;
+    i += n;
+    end = i;
+  }
+  s.resize(end);
 }
 
 bool has_control_or_bad_utf8(std::string_view s) {

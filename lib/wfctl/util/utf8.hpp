@@ -17,6 +17,10 @@ bool is_valid_utf8(std::string_view s);
 /// replaced by U+FFFD: text from files that promise UTF-8 and do not keep the promise.
 std::string to_valid_utf8(std::string_view s);
 
+/// Cuts `s` to at most `max_bytes` without splitting a well-formed sequence (a malformed byte
+/// counts as one character).
+void truncate_utf8(std::string& s, std::size_t max_bytes);
+
 /// True for the C1 controls U+0080..U+009F (U+009B is a CSI to terminals).
 constexpr bool is_c1_control(char32_t cp) noexcept { return cp >= 0x80 && cp <= 0x9f; }
 

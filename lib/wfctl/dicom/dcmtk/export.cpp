@@ -49,14 +49,6 @@ void trim_trailing_dots_and_spaces(std::string& s) {
   while (!s.empty() && (s.back() == '.' || s.back() == ' ')) s.pop_back();
 }
 
-// Cuts to at most `max_bytes` without leaving half a UTF-8 sequence at the end.
-void truncate_utf8(std::string& s, std::size_t max_bytes) {
-  if (s.size() <= max_bytes) return;
-  std::size_t cut = max_bytes;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  s.resize(cut);
-}
-
 fs::path target_path(const fs::path& dir, DcmDataset& ds) {
   const auto component = [&](const DcmTagKey& tag) {
     return safe_path_component(detail::get_string(ds, tag));
