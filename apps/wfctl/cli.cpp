@@ -130,7 +130,8 @@ CLI::Validator whole_number_at_least(long long min, std::string what) {
       [min, what = std::move(what)](std::string& text) -> std::string {
         long long v = 0;
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-        if (ec != std::errc() || end != text.data() + text.size() || v < min) return "'" + text + "' must be " + what;
+        if (ec != std::errc() || end != text.data() + text.size() || v < min)
+          return "'" + text + "' must be " + what;
         return {};
       },
       "N");

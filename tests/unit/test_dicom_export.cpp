@@ -337,7 +337,8 @@ TEST_CASE("exported files get 0666 less the umask, like every file a command wri
     exported = dicom::export_tree(
         {{pydicom_file("MR_small.dcm"), "copied"}, {pydicom_file("ExplVR_LitEndNoMeta.dcm"), "re-encoded"}},
         (dir / "out").string(), false);
-    anonymized = dicom::export_tree({{pydicom_file("CT_small.dcm"), "anonymized"}}, (dir / "anon").string(), true);
+    anonymized =
+        dicom::export_tree({{pydicom_file("CT_small.dcm"), "anonymized"}}, (dir / "anon").string(), true);
   }
   REQUIRE(exported.size() == 2);
   CHECK(mode_of(exported[0].path) == 0640);

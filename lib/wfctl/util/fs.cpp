@@ -149,7 +149,8 @@ void AtomicFile::park() {
   sync();
   if (m_temp.empty()) {
     fs::path name = hidden_temp_path(m_target);
-    if (int err = name_unnamed(m_fd.get(), name)) throw errno_error(err, fmt::format("cannot write {}", m_target.string()));
+    if (int err = name_unnamed(m_fd.get(), name))
+      throw errno_error(err, fmt::format("cannot write {}", m_target.string()));
     m_temp = std::move(name);
   }
   m_fd.reset();

@@ -154,8 +154,8 @@ void save_into(const std::string& label, detail::Loaded& loaded, E_FileWriteMode
     DcmWriteCache cache;
     errno = 0;
     loaded.file->transferInit();
-    cond = loaded.file->write(stream, EXS_Unknown, EET_ExplicitLength, &cache, EGL_recalcGL, EPD_noChange, 0, 0, 0,
-                              mode);
+    cond = loaded.file->write(stream, EXS_Unknown, EET_ExplicitLength, &cache, EGL_recalcGL,
+                              EPD_noChange, 0, 0, 0, mode);
     loaded.file->transferEnd();
     // What stdio still buffers must reach the file while a failure can be told.
     if (cond.good() && std::fflush(file) != 0) cond = EC_InvalidStream;
