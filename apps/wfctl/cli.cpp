@@ -138,29 +138,26 @@ void require_one_subcommand(CLI::App* group, AppContext& ctx) {
   });
 }
 
-CLI::Validator positive() {
+namespace {
+
+// Whole numbers of at least `min`; anything else is "'TEXT' must be <what>".
+CLI::Validator whole_number_at_least(long long min, std::string what) {
   return CLI::Validator(
-      [](std::string& text) -> std::string {
+      [min, what = std::move(what)](std::string& text) -> std::string {
         long long v = 0;
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-        if (ec != std::errc() || end != text.data() + text.size() || v < 1)
-          return "'" + text + "' must be a positive whole number";
+        if (ec != std::errc() || end != text.data() + text.size() || v < min)
+          return "'" + text + "' must be " + what;
         return {};
       },
       "N");
 }
 
-CLI::Validator non_negative() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        long long v = 0;
-        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-        if (ec != std::errc() || end != text.data() + text.size() || v < 0)
-          return "'" + text + "' must be a whole number of at least 0";
-        return {};
-      },
-      "N");
-}
+}  // namespace
+
+CLI::Validator positive() { return whole_number_at_least(1, "a positive whole number"); }
+
+CLI::Validator non_negative() { return whole_number_at_least(0, "a whole number of at least 0"); }
 
 std::vector<std::string> split_short_equals(int argc, char** argv) {
   std::vector<std::string> args;

@@ -87,6 +87,9 @@ CLI::Validator positive();
 /// A whole number of at least 0.
 CLI::Validator non_negative();
 
+/// Prints "wfctl: error: <message>" and, when there is one, "hint: <hint>" to stderr.
+void print_error(const std::string& message, const std::string& hint);
+
 /// The exit status for a parse error, after printing it: help and version go to stdout
 /// (exit 0); anything else is one error line naming the command path, with a hint.
 /// `args` is the command line as parsed, to tell which command a stray word was typed for.

@@ -57,7 +57,8 @@ void add_upload(CLI::App& group, AppContext& ctx) {
       io.before_commit = print_before_commit<ResultFile>([out, &bar](std::ostream& text, const ResultFile& f) {
         bar.clear();
         if (out.format == output::Format::table || out.format == output::Format::wide)
-          text << fmt::format("{} uploaded: {} bytes, sha256 {}\n", record_path(f.record_id, f.name), f.size, f.sha256);
+          text << fmt::format("{} uploaded: {} bytes, sha256 {}\n",
+                              record_path(f.record_id, f.name), f.size, f.sha256);
         else
           output::print_result(text, f, out);
       });

@@ -1,6 +1,5 @@
 // create, get, list, update, delete, apply: bind options, call the library, print.
 #include <algorithm>
-#include <sstream>
 #include <iostream>
 #include <fmt/format.h>
 #include <fmt/ranges.h>

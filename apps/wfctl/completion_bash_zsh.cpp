@@ -123,7 +123,8 @@ const char* const k_bash_header =
 
 )SH";
 
-const char* const k_bash_functions = R"SH(
+// The same text in both shells: ${name[key]+set} tests for a key in bash and zsh alike.
+const char* const k_value_kind_function = R"SH(
 # _wfctl_value_kind COMMAND OPTION: sets _wfctl_def to the command whose OPTION is meant at
 # COMMAND and _wfctl_kind to what its value completes to; fails for a flag or an unknown name.
 _wfctl_value_kind() {
@@ -137,7 +138,9 @@ _wfctl_value_kind() {
   [[ -n ${_wfctl_values[$at $2]+set} ]] || return 1
   _wfctl_kind=${_wfctl_values[$at $2]}
 }
+)SH";
 
+const char* const k_bash_functions = R"SH(
 # _wfctl_add PREFIX CUR: adds each line of stdin that starts with CUR to COMPREPLY.
 _wfctl_add() {
   local line
@@ -245,20 +248,6 @@ const char* const k_zsh_header = R"SH(#compdef wfctl
 )SH";
 
 const char* const k_zsh_functions = R"SH(
-# _wfctl_value_kind COMMAND OPTION: sets _wfctl_def to the command whose OPTION is meant at
-# COMMAND and _wfctl_kind to what its value completes to; fails for a flag or an unknown name.
-_wfctl_value_kind() {
-  local at=$1
-  _wfctl_def="" _wfctl_kind=""
-  while [[ " ${_wfctl_options[$at]} " != *" $2 "* ]]; do
-    (( ${+_wfctl_parent[$at]} )) || return 1
-    at=${_wfctl_parent[$at]}
-  done
-  _wfctl_def=$at
-  (( ${+_wfctl_values[$at $2]} )) || return 1
-  _wfctl_kind=${_wfctl_values[$at $2]}
-}
-
 # _wfctl_complete_value KIND: completes a value of KIND.
 _wfctl_complete_value() {
   local -a vals
@@ -372,7 +361,7 @@ std::string zsh_describe_entry(std::string name, const std::string& description)
 }  // namespace
 
 std::string bash_script(const CliSpec& spec) {
-  return k_bash_header + common_tables(spec, "bash") + k_bash_functions;
+  return k_bash_header + common_tables(spec, "bash") + k_value_kind_function + k_bash_functions;
 }
 
 std::string zsh_script(const CliSpec& spec) {
@@ -391,7 +380,7 @@ std::string zsh_script(const CliSpec& spec) {
                "Each command's subcommands as _describe wants them.", subcommand_descs) +
          assoc("zsh", "_wfctl_option_descs", "Each command's own options as _describe wants them.",
                option_descs) +
-         k_zsh_functions;
+         k_value_kind_function + k_zsh_functions;
 }
 
 }  // namespace wfctl::cli::completion

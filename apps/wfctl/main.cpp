@@ -1,6 +1,5 @@
 // wfctl: parse the command line, run the chosen action, map errors to exit codes.
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <iostream>
@@ -11,11 +10,6 @@
 #include "terminal.hpp"
 
 namespace {
-
-void print_error(const std::string& message, const std::string& hint) {
-  std::cerr << "wfctl: error: " << message << '\n';
-  if (!hint.empty()) std::cerr << "hint: " << hint << '\n';
-}
 
 // SIGTERM gives 143 and SIGINT 130, as a shell reports a process those signals ended.
 int exit_code(const wfctl::Error& e) {
@@ -55,7 +49,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return wfctl::cli::report_parse_error(app, e, args);
   } catch (const wfctl::Error& e) {
-    print_error(e.what(), e.hint());
+    wfctl::cli::print_error(e.what(), e.hint());
     return exit_code(e);
   }
 
@@ -72,11 +66,11 @@ int main(int argc, char** argv) {
     if (e.kind() == wfctl::ErrorKind::not_found) {
       if (auto missing = ctx.missing_store_hint(); !missing.empty()) hint = missing;
     }
-    print_error(e.what(), hint);
+    wfctl::cli::print_error(e.what(), hint);
     return exit_code(e);
   } catch (const std::exception& e) {
     std::cout.flush();
-    print_error(std::string("internal error: ") + e.what(), "please report this as a bug");
+    wfctl::cli::print_error(std::string("internal error: ") + e.what(), "please report this as a bug");
     return 1;
   }
 }

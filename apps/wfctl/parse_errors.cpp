@@ -10,11 +10,6 @@ namespace wfctl::cli {
 
 namespace {
 
-void print_error(const std::string& message, const std::string& hint) {
-  std::cerr << "wfctl: error: " << message << '\n';
-  if (!hint.empty()) std::cerr << "hint: " << hint << '\n';
-}
-
 // CLI11's messages are sentences ending in a period or a newline; keep the first line.
 std::string first_line(std::string s) {
   auto nl = s.find('\n');
@@ -84,6 +79,11 @@ int report_extras(CLI::App& app, const CLI::ExtrasError& e, const std::vector<st
 }
 
 }  // namespace
+
+void print_error(const std::string& message, const std::string& hint) {
+  std::cerr << "wfctl: error: " << message << '\n';
+  if (!hint.empty()) std::cerr << "hint: " << hint << '\n';
+}
 
 int report_parse_error(CLI::App& app, const CLI::ParseError& e, const std::vector<std::string>& args) {
   if (dynamic_cast<const CLI::CallForHelp*>(&e) || dynamic_cast<const CLI::CallForAllHelp*>(&e) ||

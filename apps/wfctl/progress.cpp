@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <iostream>
 #include <wfctl/output/render.hpp>
 
 namespace wfctl::cli {

@@ -37,7 +37,7 @@ std::string escape_for_terminal(std::string& in, bool final) {
       ++i;
       continue;
     }
-    if (cp >= 0x80 && cp <= 0x9f) out += fmt::format("\\u{:04x}", static_cast<unsigned>(cp));
+    if (is_c1_control(cp)) out += fmt::format("\\u{:04x}", static_cast<unsigned>(cp));
     else out.append(in, i, n);
     i += n;
   }

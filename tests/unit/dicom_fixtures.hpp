@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -38,6 +39,25 @@ inline void write_bytes(const std::filesystem::path& path, const std::string& by
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
+
+/// The permission bits of the file at `path`.
+inline mode_t mode_of(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw std::runtime_error("cannot stat " + path.string());
+  return st.st_mode & 07777;
+}
+
+/// Sets the process's umask for one scope.
+class Umask {
+ public:
+  explicit Umask(mode_t mask) : m_previous(::umask(mask)) {}
+  ~Umask() { ::umask(m_previous); }
+  Umask(const Umask&) = delete;
+  Umask& operator=(const Umask&) = delete;
+
+ private:
+  mode_t m_previous;
+};
 
 /// Every regular file below `dir`, recursively, sorted.
 inline std::vector<std::filesystem::path> files_below(const std::filesystem::path& dir) {

@@ -1,4 +1,6 @@
 // wfctl::dicom export_tree, de-identification and path safety.
+#include <sys/resource.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <wfctl/dicom/dicom.hpp>
@@ -6,6 +8,7 @@
 
 #include "dicom_fixtures.hpp"
 #include "expect_error.hpp"
+#include "dicom_hostile.hpp"
 #include "temp_dir.hpp"
 
 namespace dicom = wfctl::dicom;
@@ -57,6 +60,34 @@ std::string second_mr_instance(const TempDir& dir) {
   REQUIRE(dicom::read_summary(copy.string()).sop_instance_uid == "1.2.826.0.1.3680043.2.1143.777");
   return copy.string();
 }
+
+// A small instance (no pixel data) of one study and series, told apart by its SOP Instance UID.
+std::string instance(unsigned number) {
+  const wfctl::test::hostile::Encoding le;
+  const std::string sop = "1.2.3.4." + std::to_string(number);
+  return wfctl::test::hostile::part10(
+      le.element(0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.4") + le.element(0x0008, 0x0018, "UI", sop) +
+          le.element(0x0008, 0x0060, "CS", "MR") + le.element(0x0010, 0x0020, "LO", "MANY") +
+          le.element(0x0020, 0x000D, "UI", "1.2.3") + le.element(0x0020, 0x000E, "UI", "1.2.3.1"),
+      "1.2.840.10008.1.2.1", sop);
+}
+
+// Lowers the soft limit of open files for one scope.
+class OpenFileLimit {
+ public:
+  explicit OpenFileLimit(rlim_t soft) {
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &m_previous) == 0);
+    rlimit lowered = m_previous;
+    lowered.rlim_cur = soft;
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+  }
+  ~OpenFileLimit() { ::setrlimit(RLIMIT_NOFILE, &m_previous); }
+  OpenFileLimit(const OpenFileLimit&) = delete;
+  OpenFileLimit& operator=(const OpenFileLimit&) = delete;
+
+ private:
+  rlimit m_previous{};
+};
 
 }  // namespace
 
@@ -299,4 +330,49 @@ TEST_CASE("separate anonymized exports get separate identities", "[dicom]") {
   const dicom::Summary y = dicom::read_summary(second.at(0).path);
   CHECK(x.patient_id != y.patient_id);
   CHECK(x.study_instance_uid != y.study_instance_uid);
+}
+
+TEST_CASE("exported files get 0666 less the umask, like every file a command writes", "[dicom]") {
+  using wfctl::test::mode_of;
+  TempDir dir;
+  std::vector<dicom::Exported> exported, anonymized;
+  {
+    const wfctl::test::Umask mask(027);
+    exported = dicom::export_tree(
+        {{pydicom_file("MR_small.dcm"), "copied"}, {pydicom_file("ExplVR_LitEndNoMeta.dcm"), "re-encoded"}},
+        (dir / "out").string(), false);
+    anonymized =
+        dicom::export_tree({{pydicom_file("CT_small.dcm"), "anonymized"}}, (dir / "anon").string(), true);
+  }
+  REQUIRE(exported.size() == 2);
+  CHECK(mode_of(exported[0].path) == 0640);
+  CHECK(mode_of(exported[1].path) == 0640);
+  CHECK(mode_of(anonymized.at(0).path) == 0640);
+}
+
+TEST_CASE("an export may hold more files than the process may keep open", "[dicom]") {
+  TempDir dir;
+  std::vector<dicom::ExportSource> sources;
+  for (unsigned i = 0; i < 80; ++i) {
+    const fs::path path = dir / ("in" + std::to_string(i) + ".dcm");
+    wfctl::test::write_bytes(path, instance(i));
+    sources.push_back({path.string(), "record " + std::to_string(i)});
+  }
+  const fs::path out = dir / "out";
+  const fs::path series = out / "MANY" / "1.2.3" / "1.2.3.1";
+  {
+    const OpenFileLimit limit(48);  // fewer than the files waiting to be renamed into place
+    const auto exported = dicom::export_tree(sources, out.string(), false);
+    REQUIRE(exported.size() == 80);
+    CHECK(exported[79].path == (series / "1.2.3.4.79.dcm").string());
+    CHECK(read_bytes(exported[79].path) == instance(79));
+    CHECK(wfctl::test::files_below(out).size() == 80);  // nothing parked is left behind
+
+    // A failure in the renames takes everything back, the files waiting under hidden names
+    // included: here the last target is taken by a directory.
+    fs::remove_all(out);
+    fs::create_directories(series / "1.2.3.4.79.dcm");
+    wfctl::test::error_of(ErrorKind::permission, [&] { dicom::export_tree(sources, out.string(), false); });  // EPERM
+  }
+  CHECK(wfctl::test::files_below(out).empty());
 }

@@ -9,13 +9,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
-#include <sstream>
 #include <wfctl/error.hpp>
 #include <wfctl/model/json_reader.hpp>
 #include <wfctl/output/render.hpp>
 #include <wfctl/util/duration.hpp>
 #include <wfctl/util/fs.hpp>
-#include <wfctl/util/signals.hpp>
+#include <wfctl/util/interrupt.hpp>
 #include <wfctl/util/utf8.hpp>
 
 namespace wfctl::config {

@@ -3,7 +3,6 @@
 #include <yaml.h>
 
 #include <fmt/format.h>
-#include <memory>
 #include <wfctl/config/config.hpp>
 #include <wfctl/error.hpp>
 #include <wfctl/model/json_reader.hpp>

@@ -56,18 +56,13 @@ struct RenderOptions {
   std::optional<std::pair<double, double>> window;  // center, width; absent: min-max window
 };
 
-/// Renders one frame into an 8-bit PNG written atomically (a temporary file in the target
-/// directory, then a rename): grey for monochrome images (the given window, else the frame's
-/// min-max window), RGB for colour ones. JPEG 2000 frames are decoded with OpenJPEG, only
-/// the one rendered. Throws Error(invalid_input) when the file has no pixel data, when the
-/// frame is out of range, "cannot decode transfer syntax <name> (<uid>)" when there is no
-/// decoder for it (MPEG video, for one), when a JPEG 2000 codestream does not decode or
-/// disagrees with Rows, Columns, Samples per Pixel or Bits Stored, and Error(internal) rather
-/// than write a flat picture from non-constant pixels.
-void render_png(const std::string& dicom_path, const std::string& png_path,
-                const RenderOptions& options);
-
-/// The same rendering as render_png, returned as the PNG file's bytes; throws the same.
+/// Renders one frame as the bytes of an 8-bit PNG file: grey for monochrome images (the given
+/// window, else the frame's min-max window), RGB for colour ones. JPEG 2000 frames are decoded
+/// with OpenJPEG, only the one rendered. Throws Error(invalid_input) when the file has no
+/// pixel data, when the frame is out of range, "cannot decode transfer syntax <name> (<uid>)"
+/// when there is no decoder for it (MPEG video, for one), when a JPEG 2000 codestream does not
+/// decode or disagrees with Rows, Columns, Samples per Pixel or Bits Stored, and
+/// Error(internal) rather than return a flat picture from non-constant pixels.
 std::string render_png_bytes(const std::string& dicom_path, const RenderOptions& options);
 
 struct ExportSource {

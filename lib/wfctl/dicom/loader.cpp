@@ -1,13 +1,12 @@
 // The public DICOM functions of the core: each loads wfctl-dicom.so on first use and calls
 // through its table (see module_api.hpp for why DCMTK is not linked into the binary).
 #include <dlfcn.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <mutex>
 #include <wfctl/dicom/module_api.hpp>
 #include <wfctl/error.hpp>
-#include <wfctl/util/signals.hpp>
+#include <wfctl/util/interrupt.hpp>
 
 namespace wfctl::dicom {
 
@@ -61,9 +60,6 @@ Json to_json(const Summary& s) { return load().to_json(s); }
 Summary read_summary(const std::string& path) { return load().read_summary(path); }
 void validate(const std::string& path) { load().validate(path); }
 Json to_dicom_json(const std::string& path) { return load().to_dicom_json(path); }
-void render_png(const std::string& dicom_path, const std::string& png_path, const RenderOptions& o) {
-  load().render_png(dicom_path, png_path, o);
-}
 std::string render_png_bytes(const std::string& dicom_path, const RenderOptions& o) {
   return load().render_png_bytes(dicom_path, o);
 }

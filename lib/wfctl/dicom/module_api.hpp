@@ -7,7 +7,7 @@
 
 namespace wfctl::dicom::detail {
 
-inline constexpr int k_module_abi = 2;
+inline constexpr int k_module_abi = 3;
 
 struct ModuleApi {
   int abi;
@@ -15,14 +15,14 @@ struct ModuleApi {
   Summary (*read_summary)(const std::string&);
   void (*validate)(const std::string&);
   Json (*to_dicom_json)(const std::string&);
-  void (*render_png)(const std::string&, const std::string&, const RenderOptions&);
   std::string (*render_png_bytes)(const std::string&, const RenderOptions&);
   std::string (*safe_path_component)(std::string_view, std::size_t);
   std::vector<Exported> (*export_tree)(const std::vector<ExportSource>&, const std::string&, bool);
   Peer (*parse_peer)(std::string_view);
   void (*echo)(const Peer&, const std::string&, int);
   std::vector<SendStatus> (*send)(const std::vector<ExportSource>&, const Peer&, const std::string&, int);
-  /// How long operations ask whether Ctrl-C came (set by the core when it loads the module).
+  /// How long operations ask whether Ctrl-C came (set by the core when it loads the module:
+  /// the module's copy of util/interrupt cannot see the core's signal flag by itself).
   void (*set_interrupt_check)(bool (*)() noexcept);
 };
 

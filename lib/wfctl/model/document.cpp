@@ -1,7 +1,6 @@
 #include <wfctl/model/document.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <fmt/format.h>
 #include <wfctl/error.hpp>
 #include <wfctl/model/json_reader.hpp>

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <unordered_set>
 #include <wfctl/error.hpp>
-#include <wfctl/util/signals.hpp>
+#include <wfctl/util/interrupt.hpp>
 
 namespace wfctl {
 

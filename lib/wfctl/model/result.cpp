@@ -12,12 +12,15 @@ Json to_json(const ResultFile& r) {
   return j;
 }
 
+std::string default_result_name(RecordId id) { return "record-" + std::to_string(id) + ".dcm"; }
+
+std::string record_path(RecordId record) { return "records/" + std::to_string(record); }
+
 std::string record_path(RecordId record, std::string_view name) {
-  std::string path = "records/" + std::to_string(record) + "/";
+  std::string path = record_path(record);
+  path += '/';
   path += name;
   return path;
 }
-
-std::string default_result_name(RecordId id) { return "record-" + std::to_string(id) + ".dcm"; }
 
 }  // namespace wfctl

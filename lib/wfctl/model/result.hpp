@@ -23,10 +23,15 @@ struct ResultFile {
 /// {"record_id", "name", "size", "sha256", "datetime_stored"} in that order.
 Json to_json(const ResultFile& r);
 
-/// Where a result file lives in the data lake, relative to its root: "records/{id}/{name}".
-std::string record_path(RecordId record, std::string_view name);
-
 /// The reference's result file name for a record: "record-{id}.dcm".
 std::string default_result_name(RecordId id);
+
+/// "records/{record}": where a record's files are below a store's root, and how messages
+/// name them.
+std::string record_path(RecordId record);
+
+/// "records/{record}/{name}": where one result file is below a store's root, and how messages
+/// name it. `name` goes in as given: escape it first where it may hold anything.
+std::string record_path(RecordId record, std::string_view name);
 
 }  // namespace wfctl

@@ -69,9 +69,25 @@ struct Workflow {
   Definition definition;
 };
 
-/// The reference's WorkflowOut (or WorkflowMetaOut when `with_definition` is false), in its
-/// key order: name, description, version, author, id, datetime_created, datetime_updated,
-/// definition.
+/// Calls `member(key, value)` for each member of the reference's WorkflowOut (WorkflowMetaOut
+/// without `with_definition`) in its key order: name, description, version, author, id,
+/// datetime_created, datetime_updated, definition. The values are std::string,
+/// std::optional<std::string> (null when absent), WorkflowId and Definition. The one place
+/// that order is written: to_json and the streaming JSON list printer both follow it.
+template <class Member>
+void for_each_workflow_out_member(const Workflow& w, bool with_definition, Member&& member) {
+  member("name", w.fields.name);
+  member("description", w.fields.description);
+  member("version", w.fields.version);
+  member("author", w.fields.author);
+  member("id", w.id);
+  member("datetime_created", w.datetime_created);
+  member("datetime_updated", w.datetime_updated);
+  if (with_definition) member("definition", w.definition);
+}
+
+/// The reference's WorkflowOut (or WorkflowMetaOut when `with_definition` is false), members
+/// as for_each_workflow_out_member gives them.
 Json to_json(const Workflow& w, bool with_definition = true);
 
 /// What applying `draft` to `current` (the stored workflow of the same name and version)
@@ -82,8 +98,5 @@ ApplyAction apply_action(const Workflow& current, const WorkflowDraft& draft);
 /// Throws Error(conflict) naming both positions when two drafts have the same (name,
 /// version): apply keys workflows by that pair, so one input must not name one twice.
 void check_unique_keys(const std::vector<WorkflowDraft>& drafts);
-
-/// Parses a WorkflowOut object (as served by the REST contract); throws Error(invalid_input).
-Workflow workflow_from_json(const Json& j);
 
 }  // namespace wfctl

@@ -15,7 +15,7 @@
 #include <wfctl/error.hpp>
 #include <wfctl/model/json_reader.hpp>
 #include <wfctl/model/yaml_scalar.hpp>
-#include <wfctl/util/signals.hpp>
+#include <wfctl/util/interrupt.hpp>
 #include <wfctl/util/utf8.hpp>
 
 namespace wfctl {

@@ -20,10 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Downloaded files get the usual 0666 less the umask, like any file a command writes.
-constexpr fs::perms k_download_perms = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                                       fs::perms::group_write | fs::perms::others_read | fs::perms::others_write;
-
 bool ends_with_dcm(const std::string& name) {
   if (name.size() < 4) return false;
   std::string ext = name.substr(name.size() - 4);
@@ -148,7 +144,7 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
   if (out.kind == OutputPath::Kind::regular && !r.force)
     throw Error(ErrorKind::conflict, shown + " already exists");
   auto meta = store.find_result(r.record, name);
-  if (!meta) throw Error(ErrorKind::not_found, fmt::format("records/{}/{} not found", r.record, name));
+  if (!meta) throw Error(ErrorKind::not_found, record_path(r.record, name) + " not found");
   if (out.kind == OutputPath::Kind::special) {
     UniqueFd fd(::open(out.path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC));
     if (!fd) throw errno_error(errno, "cannot write " + shown);
@@ -156,7 +152,7 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
     sink.progress = chunks(meta->size);
     return store.read_result(r.record, name, sink, r.cancel);
   }
-  AtomicFile file(out.path, k_download_perms);
+  AtomicFile file(out.path, k_output_file_perms);
   ByteSink sink(fd_writer(file.fd(), file.what()));
   sink.file_fd = file.fd();
   sink.progress = with_writeback(file.fd(), chunks(meta->size));
@@ -165,10 +161,10 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
   return result;
 }
 
-void write_preview(const std::string& path, std::string_view png) { write_output(path, png, k_download_perms); }
+void write_preview(const std::string& path, std::string_view png) { write_output(path, png, k_output_file_perms); }
 
 ResultCopy::ResultCopy(Store& store, RecordId record, const std::string& name, const Cancel& cancel)
-    : m_label(fmt::format("records/{}/{}", record, name)) {
+    : m_label(record_path(record, name)) {
   if (auto local = store.local_result_path(record, name)) {
     m_path = *local;
     return;

@@ -1,13 +1,7 @@
 #include <wfctl/ops/workflows.hpp>
 
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <fmt/format.h>
-#include <fstream>
-#include <iostream>
-#include <iterator>
-#include <sstream>
 #include <wfctl/error.hpp>
 #include <wfctl/util/fs.hpp>
 #include <unistd.h>

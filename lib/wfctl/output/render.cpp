@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <type_traits>
 #include <wfctl/error.hpp>
 #include <wfctl/output/pretty_json.hpp>
 #include <wfctl/util/utf8.hpp>
@@ -43,7 +44,7 @@ void Table::add(std::vector<std::string> row) {
       else if (c == '\t') clean += "\\t";
       else if (c == '\r') clean += "\\r";
       else if (c < 0x20 || c == 0x7f || n == 0) clean += fmt::format("\\x{:02x}", c);
-      else if (n > 1 && cp >= 0x80 && cp <= 0x9f) clean += fmt::format("\\u{:04x}", static_cast<unsigned>(cp));
+      else if (n > 1 && is_c1_control(cp)) clean += fmt::format("\\u{:04x}", static_cast<unsigned>(cp));
       else {
         clean.append(cell, i, n);
         i += n;
@@ -116,25 +117,24 @@ void print_json_array(std::ostream& out, const std::vector<Workflow>& list, bool
   for (std::size_t i = 0; i < list.size(); ++i) {
     const Workflow& w = list[i];
     buf.clear();
-    buf += "  {\n    \"name\": ";
-    text(w.fields.name);
-    buf += ",\n    \"description\": ";
-    optional_text(w.fields.description);
-    buf += ",\n    \"version\": ";
-    text(w.fields.version);
-    buf += ",\n    \"author\": ";
-    optional_text(w.fields.author);
-    buf += ",\n    \"id\": ";
-    buf += std::to_string(w.id);
-    buf += ",\n    \"datetime_created\": ";
-    text(w.datetime_created);
-    buf += ",\n    \"datetime_updated\": ";
-    optional_text(w.datetime_updated);
-    if (!meta_only) {
-      buf += ",\n    \"definition\": ";
-      if (const std::string* stored = w.definition.text()) append_pretty_json(buf, *stored, 4);
-      else ser.dump(w.definition.json(), true, false, 2, 4);
-    }
+    const char* before = "  {\n    \"";
+    for_each_workflow_out_member(w, !meta_only, [&](const char* key, const auto& value) {
+      buf += before;
+      before = ",\n    \"";
+      buf += key;  // plain ASCII: nothing to escape
+      buf += "\": ";
+      using T = std::decay_t<decltype(value)>;
+      if constexpr (std::is_same_v<T, Definition>) {
+        if (const std::string* stored = value.text()) append_pretty_json(buf, *stored, 4);
+        else ser.dump(value.json(), true, false, 2, 4);
+      } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+        optional_text(value);
+      } else if constexpr (std::is_same_v<T, WorkflowId>) {
+        buf += std::to_string(value);
+      } else {
+        text(value);
+      }
+    });
     buf += i + 1 < list.size() ? "\n  },\n" : "\n  }\n";
     out << buf;
   }

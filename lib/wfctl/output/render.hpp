@@ -7,7 +7,6 @@
 
 #include <wfctl/model/result.hpp>
 #include <wfctl/model/workflow.hpp>
-#include <wfctl/store/store.hpp>
 
 namespace wfctl::output {
 

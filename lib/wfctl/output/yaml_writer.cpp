@@ -40,7 +40,7 @@ bool retyped(const std::string& s) {
 bool printable(char32_t cp) {
   if (cp == '\t') return true;
   if (cp < 0x20 || cp == 0x7f) return false;
-  if (cp >= 0x80 && cp <= 0x9f) return false;  // C1, U+0085 (NEL) among them
+  if (is_c1_control(cp)) return false;  // U+0085 (NEL) among them
   if (cp == 0x2028 || cp == 0x2029 || cp == 0xfeff || cp == 0xfffe || cp == 0xffff) return false;
   return true;
 }

@@ -5,12 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdint>
-#include <cstring>
 #include <string>
 #include <system_error>
 #include <wfctl/util/fs.hpp>
-#include <wfctl/util/signals.hpp>
+#include <wfctl/util/interrupt.hpp>
 
 namespace wfctl {
 
@@ -29,11 +27,12 @@ std::string label(int fd, std::string_view what) {
 
 }  // namespace
 
-UniqueFd open_for_reading(const std::string& path) {
+UniqueFd open_for_reading(const std::string& path, std::string_view what) {
+  const std::string message = "cannot read " + std::string(what.empty() ? path : what);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd) throw errno_error(errno, "cannot read " + path);
+  if (!fd) throw errno_error(errno, message);
   struct stat st {};
-  if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) throw errno_error(EISDIR, "cannot read " + path);
+  if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) throw errno_error(EISDIR, message);
   return fd;
 }
 
@@ -105,11 +104,18 @@ WriteFn fd_writer(int fd, std::string what) {
   };
 }
 
+fs::path hidden_temp_path(const fs::path& target) {
+  return target.parent_path() / fmt::format(".{}.tmp-{}-{}", target.filename().string(), ::getpid(), random_hex(6));
+}
+
 namespace {
 
-// A hidden name beside `target` for a file being written: ".NAME.tmp-PID-RANDOM".
-fs::path temp_name_for(const fs::path& target) {
-  return target.parent_path() / fmt::format(".{}.tmp-{}-{}", target.filename().string(), ::getpid(), random_hex(6));
+// Gives the unnamed file open at `fd` the name `name`: /proc/self/fd works without privileges
+// (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH). Returns 0, or the errno; link() refuses a name
+// that is taken, even one that appeared a moment ago.
+int name_unnamed(int fd, const fs::path& name) {
+  const std::string proc = fmt::format("/proc/self/fd/{}", fd);
+  return ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
 }
 
 }  // namespace
@@ -122,7 +128,7 @@ AtomicFile::AtomicFile(fs::path target, fs::perms perms) : m_target(std::move(ta
   if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
     throw errno_error(errno, fmt::format("cannot write {}", m_target.string()));
   for (int attempt = 0; !m_fd; ++attempt) {
-    m_temp = temp_name_for(m_target);
+    m_temp = hidden_temp_path(m_target);
     m_fd.reset(::open(m_temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
     if (!m_fd && (errno != EEXIST || attempt > 10))
       throw errno_error(errno, fmt::format("cannot write {}", m_target.string()));
@@ -133,20 +139,35 @@ AtomicFile::~AtomicFile() {
   if (!m_committed && !m_temp.empty()) ::unlink(m_temp.c_str());
 }
 
-void AtomicFile::commit(bool replace) {
+void AtomicFile::sync() {
+  if (m_synced) return;
   fsync_fd(m_fd.get(), m_target.string());
+  m_synced = true;
+}
+
+void AtomicFile::park() {
+  sync();
+  if (m_temp.empty()) {
+    fs::path name = hidden_temp_path(m_target);
+    if (int err = name_unnamed(m_fd.get(), name))
+      throw errno_error(err, fmt::format("cannot write {}", m_target.string()));
+    m_temp = std::move(name);
+  }
+  m_fd.reset();
+}
+
+void AtomicFile::commit(bool replace) {
+  sync();
   const auto fail = [&](int err) {
     if (err == EEXIST)
       throw Error(ErrorKind::conflict, m_target.string() + " already exists", "use --force to overwrite it");
     throw errno_error(err, fmt::format("cannot write {}", m_target.string()));
   };
   if (m_temp.empty()) {
-    // Give the unnamed file a name: /proc/self/fd works without privileges (AT_EMPTY_PATH
-    // needs CAP_DAC_READ_SEARCH). Without --force that name is the target itself, refused by
-    // link() when taken; with --force a hidden name, then renamed over the target.
-    const std::string proc = fmt::format("/proc/self/fd/{}", m_fd.get());
-    fs::path name = replace ? temp_name_for(m_target) : m_target;
-    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) != 0) fail(errno);
+    // Without --force the unnamed file's name is the target itself, refused when taken; with
+    // --force a hidden name, then renamed over the target.
+    fs::path name = replace ? hidden_temp_path(m_target) : m_target;
+    if (int err = name_unnamed(m_fd.get(), name)) fail(err);
     if (replace) {
       m_temp = name;
       if (::rename(m_temp.c_str(), m_target.c_str()) != 0) fail(errno);

@@ -41,9 +41,10 @@ class UniqueFd {
   int m_fd = -1;
 };
 
-/// Opens a file the user named for reading: its descriptor, or Error("cannot read <path>:
-/// <strerror>") of the errno table's kind (a directory is EISDIR: usage).
-UniqueFd open_for_reading(const std::string& path);
+/// Opens a file the user named for reading: its descriptor, or Error("cannot read <what>:
+/// <strerror>") of the errno table's kind (a directory is EISDIR: usage), where `what` is how
+/// messages name the file (its path when empty).
+UniqueFd open_for_reading(const std::string& path, std::string_view what = {});
 
 /// `bytes` (at most 16) random bytes from getrandom() as lower-case hex, for unique temporary
 /// file names; throws Error.
@@ -70,10 +71,26 @@ ReadFn fd_reader(int fd, std::string what = {});
 /// A WriteFn over `fd` (not owned); errors name `what`.
 WriteFn fd_writer(int fd, std::string what = {});
 
+/// 0666 less the umask: the permissions of every file a command writes for the user (a
+/// download, a preview, an exported DICOM file), as cp or a compiler would create it.
+inline constexpr std::filesystem::perms k_output_file_perms =
+    std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+    std::filesystem::perms::group_read | std::filesystem::perms::group_write |
+    std::filesystem::perms::others_read | std::filesystem::perms::others_write;
+
+/// A unique hidden name beside `target` for a file on its way there: ".NAME.tmp-PID-RANDOM".
+/// Throws Error.
+std::filesystem::path hidden_temp_path(const std::filesystem::path& target);
+
 /// A file that appears at `target` only once committed, whole. It is written as an unnamed
 /// file in the target's directory (O_TMPFILE), so that a process killed before the commit
 /// leaves nothing behind; where the file system has no unnamed files, as a hidden temporary
-/// file beside the target that the destructor removes.
+/// file beside the target (hidden_temp_path) that the destructor removes.
+///
+/// Permissions, the one rule for every file wfctl writes: `perms` less the umask, given at
+/// creation and never changed afterwards. Owner read and write (the default) for the user's
+/// own state, such as the config file; k_output_file_perms for what a command writes for the
+/// user to use.
 class AtomicFile {
  public:
   /// Creates the file with `perms` (less the umask); throws Error naming `target`.
@@ -84,17 +101,24 @@ class AtomicFile {
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
-  /// The file's descriptor, to write into.
+  /// The file's descriptor, to write into; -1 once parked.
   int fd() const { return m_fd.get(); }
   /// How messages name the file being written: its target.
   std::string what() const { return m_target.string(); }
-  /// fsyncs the file, moves it to the target (over an existing one with `replace`, else
+  /// Flushes the file to disk now rather than in commit() (once); throws Error.
+  void sync();
+  /// For a caller that holds more files than it may keep open: sync()s the file, gives it a
+  /// hidden name beside the target (which a process killed before the commit leaves behind)
+  /// and closes its descriptor. commit() then moves that name. Throws Error.
+  void park();
+  /// sync()s the file, moves it to the target (over an existing one with `replace`, else
   /// Error(conflict, "<target> already exists") and nothing changes), and fsyncs the directory.
   void commit(bool replace);
 
  private:
   std::filesystem::path m_target, m_temp;  // m_temp: empty while the file has no name
   UniqueFd m_fd;
+  bool m_synced = false;
   bool m_committed = false;
 };
 

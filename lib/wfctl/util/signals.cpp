@@ -3,7 +3,6 @@
 #include <atomic>
 #include <csignal>
 #include <ctime>
-#include <wfctl/error.hpp>
 
 namespace wfctl {
 
@@ -30,9 +29,12 @@ void on_signal(int sig) {
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
+
+bool signal_received() noexcept { return g_signal.load() != 0; }
 }  // namespace
 
 void install_interrupt_handler() {
+  set_interrupt_check(&signal_received);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
@@ -41,15 +43,9 @@ void install_interrupt_handler() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-bool interrupt_requested() noexcept { return g_signal.load() != 0; }
-
 int interrupt_signal() noexcept {
   int sig = g_signal.load();
   return sig != 0 ? sig : SIGINT;
-}
-
-void throw_if_interrupted() {
-  if (interrupt_requested()) throw Error(ErrorKind::interrupted, "interrupted");
 }
 
 }  // namespace wfctl

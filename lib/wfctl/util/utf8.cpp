@@ -1,5 +1,6 @@
 #include <wfctl/util/utf8.hpp>
 
+#include <algorithm>
 #include <clocale>
 #include <cwchar>
 #include <locale.h>
@@ -42,11 +43,41 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
+std::string to_valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const std::size_t n = utf8_sequence(s, i, cp);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+void truncate_utf8(std::string& s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return;
+  std::size_t end = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const std::size_t n = std::max<std::size_t>(utf8_sequence(s, i, cp), 1);
+    if (i + n > max_bytes) break;
+    i += n;
+    end = i;
+  }
+  s.resize(end);
+}
+
 bool has_control_or_bad_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     char32_t cp = 0;
     const std::size_t n = utf8_sequence(s, i, cp);
-    if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) return true;
+    if (n == 0 || cp < 0x20 || cp == 0x7f || is_c1_control(cp)) return true;
     i += n;
   }
   return false;

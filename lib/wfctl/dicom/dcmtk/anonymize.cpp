@@ -4,8 +4,6 @@
 // compared line by line with the standard.
 #include "anonymize.hpp"
 
-#include "cancel.hpp"
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcelem.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
@@ -22,6 +20,7 @@
 #include <string_view>
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
+#include <wfctl/util/interrupt.hpp>
 
 #include "dcmtk_support.hpp"
 #include "prescan.hpp"
@@ -593,7 +592,7 @@ std::unique_ptr<DcmElement> Anonymizer::clean(std::unique_ptr<DcmElement> elemen
     std::size_t items = 0;
     for (DcmObject* it = sequence->nextInContainer(nullptr); it != nullptr;
          it = sequence->nextInContainer(it)) {
-      if ((++items & 0x3ff) == 0) throw_if_interrupted();  // 300 000 items take a while
+      if ((++items & 0x3ff) == 0) throw_if_interrupted("nothing was written");  // 300 000 items take a while
       process(*static_cast<DcmItem*>(it), depth + 1);
     }
     return element;

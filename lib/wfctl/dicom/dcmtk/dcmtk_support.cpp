@@ -9,22 +9,17 @@
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <wfctl/error.hpp>
+#include <wfctl/util/fs.hpp>
 
 #include "prescan.hpp"
 
 namespace wfctl::dicom::detail {
-
-namespace fs = std::filesystem;
 
 namespace {
 // Registers the decoders for the life of the process and unregisters them at exit, so that
@@ -75,21 +70,17 @@ Error not_dicom(const std::string& label, const std::string& why) {
 
 Loaded load_file(const std::string& path, const std::string& label) {
   init_dcmtk();
-  // The one errno table decides the exit code, as for every other file wfctl opens.
-  {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw errno_error(errno, "cannot read " + label);
-    struct stat st {};
-    const bool dir = ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
-    ::close(fd);
-    if (dir) throw errno_error(EISDIR, "cannot read " + label);
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw errno_error(errno, "cannot read " + label);
+  // Opened like every other file wfctl reads, so the one errno table decides the exit code.
   std::array<char, 132> head{};
-  in.read(head.data(), head.size());
-  const auto got = static_cast<std::size_t>(in.gcount());
-  in.close();
+  std::size_t got = 0;
+  {
+    const UniqueFd fd = open_for_reading(path, label);
+    while (got < head.size()) {
+      const std::size_t n = read_some(fd.get(), head.data() + got, head.size() - got, label);
+      if (n == 0) break;
+      got += n;
+    }
+  }
   if (got == 0) throw not_dicom(label, "the file is empty");
 
   Loaded loaded;
@@ -188,48 +179,6 @@ bool convert_to_utf8(DcmItem& item) {
   return item.convertToUTF8().good();
 }
 
-std::string valid_utf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    std::uint32_t code = 0;
-    if (byte < 0x80) {
-      length = 1;
-      code = byte;
-    } else if ((byte & 0xE0) == 0xC0) {
-      length = 2;
-      code = byte & 0x1Fu;
-    } else if ((byte & 0xF0) == 0xE0) {
-      length = 3;
-      code = byte & 0x0Fu;
-    } else if ((byte & 0xF8) == 0xF0) {
-      length = 4;
-      code = byte & 0x07u;
-    }
-    bool valid = length > 0 && i + length <= text.size();
-    for (std::size_t k = 1; valid && k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      valid = (next & 0xC0) == 0x80;
-      code = (code << 6) | (next & 0x3Fu);
-    }
-    // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8 either.
-    static constexpr std::uint32_t k_min[] = {0, 0, 0x80, 0x800, 0x10000};
-    valid =
-        valid && code >= k_min[length] && code <= 0x10FFFF && !(code >= 0xD800 && code <= 0xDFFF);
-    if (valid) {
-      out.append(text.substr(i, length));
-      i += length;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
-
 bool fragments_in_native(DcmDataset& ds, E_TransferSyntax xfer) {
   if (DcmXfer(xfer).isEncapsulated()) return false;
   DcmElement* element = nullptr;
@@ -247,66 +196,6 @@ bool fragments_in_native(DcmDataset& ds, E_TransferSyntax xfer) {
 std::string xfer_description(E_TransferSyntax xfer) {
   const DcmXfer info(xfer);
   return std::string(info.getXferName()) + " (" + info.getXferID() + ")";
-}
-
-TempFile::TempFile(fs::path target) : m_target(std::move(target)) {
-  // The temporary name starts with a dot and ends in .tmp so that directory listings and
-  // globbing for *.dcm / *.png skip it while it is being written.
-  std::string pattern =
-      (m_target.parent_path() / ("." + m_target.filename().string() + ".XXXXXX.tmp")).string();
-  m_fd = ::mkstemps(pattern.data(), 4);
-  if (m_fd < 0) {
-    throw errno_error(errno, "cannot write " + m_target.string());
-  }
-  m_temp = pattern;
-}
-
-TempFile::~TempFile() {
-  close_fd();
-  if (!m_committed) {
-    std::error_code ec;
-    fs::remove(m_temp, ec);
-  }
-}
-
-void TempFile::close_fd() {
-  if (m_fd >= 0) ::close(m_fd);
-  m_fd = -1;
-}
-
-void TempFile::sync() {
-  if (m_synced) return;
-  if (m_fd < 0) m_fd = ::open(m_temp.c_str(), O_RDONLY | O_CLOEXEC);
-  // Without fsync a crash shortly after the rename could leave an empty file under the
-  // final name, which is exactly what the rename is meant to prevent.
-  if (m_fd < 0 || ::fsync(m_fd) != 0) throw errno_error(errno, "cannot write " + m_target.string());
-  close_fd();
-  // mkstemp creates the file 0600; exported files are meant to be shared like any other
-  // (umask cannot be read without changing it, which would race with other threads).
-  ::chmod(m_temp.c_str(), 0644);
-  m_synced = true;
-}
-
-void TempFile::commit() {
-  sync();
-  if (::rename(m_temp.c_str(), m_target.c_str()) != 0) throw errno_error(errno, "cannot write " + m_target.string());
-  m_committed = true;
-}
-
-void write_file_atomically(const fs::path& target, std::string_view bytes) {
-  TempFile temp(target);
-  const char* data = bytes.data();
-  std::size_t left = bytes.size();
-  while (left > 0) {
-    const ssize_t n = ::write(temp.fd(), data, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      throw errno_error(n < 0 ? errno : EIO, "cannot write " + target.string());
-    }
-    data += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  temp.commit();
 }
 
 }  // namespace wfctl::dicom::detail

@@ -5,10 +5,8 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
-#include <string_view>
 
 namespace wfctl::dicom::detail {
 
@@ -42,47 +40,11 @@ long get_long(DcmItem& item, const DcmTagKey& tag, long fallback);
 /// returns false (leaving what could not be converted) when DCMTK cannot, never throws.
 bool convert_to_utf8(DcmItem& item);
 
-/// `text` with every byte sequence that is not valid UTF-8 replaced by U+FFFD.
-std::string valid_utf8(std::string_view text);
-
 /// True when the data set's Pixel Data is encapsulated (fragments of undefined length) although
 /// `xfer` is a native transfer syntax: DCMTK reads it, but can neither render nor write it.
 bool fragments_in_native(DcmDataset& ds, E_TransferSyntax xfer);
 
 /// "<name> (<uid>)" of a transfer syntax, e.g. "JPEG 2000 (Lossless only) (1.2.840...)".
 std::string xfer_description(E_TransferSyntax xfer);
-
-/// A file created next to its final path and renamed onto it by commit(), so readers never
-/// see a partial file; the destructor removes it when commit() was not reached.
-class TempFile {
- public:
-  /// Creates the temporary file in target's directory (which must exist); throws
-  /// Error(internal) when it cannot.
-  explicit TempFile(std::filesystem::path target);
-  ~TempFile();
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  const std::filesystem::path& path() const { return m_temp; }
-  /// The open descriptor of the temporary file; -1 after close_fd().
-  int fd() const { return m_fd; }
-  /// Closes the descriptor, e.g. before another library rewrites the file by name.
-  void close_fd();
-  /// Flushes the file to disk and gives it the permissions of a shared file, without
-  /// renaming it yet; throws Error (the errno table's kind).
-  void sync();
-  /// sync() if not done yet, then renames the file onto the target; throws Error.
-  void commit();
-
- private:
-  std::filesystem::path m_target;
-  std::filesystem::path m_temp;
-  int m_fd = -1;
-  bool m_synced = false;
-  bool m_committed = false;
-};
-
-/// Writes `bytes` to `target` through a TempFile; throws Error(internal).
-void write_file_atomically(const std::filesystem::path& target, std::string_view bytes);
 
 }  // namespace wfctl::dicom::detail

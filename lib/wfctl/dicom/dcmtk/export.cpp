@@ -1,21 +1,30 @@
 // Exporting files into a PatientID/Study/Series/Instance tree, optionally de-identified.
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcostrmf.h>
+#include <dcmtk/dcmdata/dcwcache.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstring>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <memory>
 #include <optional>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
 #include <cerrno>
+#include <vector>
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
+#include <wfctl/util/fs.hpp>
+#include <wfctl/util/interrupt.hpp>
+#include <wfctl/util/utf8.hpp>
 
 #include "anonymize.hpp"
-#include "cancel.hpp"
 #include "dcmtk_support.hpp"
 
 namespace wfctl::dicom {
@@ -38,14 +47,6 @@ bool is_windows_device_name(std::string_view name) {
 
 void trim_trailing_dots_and_spaces(std::string& s) {
   while (!s.empty() && (s.back() == '.' || s.back() == ' ')) s.pop_back();
-}
-
-// Cuts to at most `max_bytes` without leaving half a UTF-8 sequence at the end.
-void truncate_utf8(std::string& s, std::size_t max_bytes) {
-  if (s.size() <= max_bytes) return;
-  std::size_t cut = max_bytes;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  s.resize(cut);
 }
 
 fs::path target_path(const fs::path& dir, DcmDataset& ds) {
@@ -127,24 +128,39 @@ detail::Loaded prepare(const ExportSource& source, const std::string& label,
   return loaded;
 }
 
-void write_temp(const ExportSource& source, const std::string& label, detail::Loaded& loaded, bool anonymized,
-                detail::TempFile& temp, const fs::path& target) {
-  temp.close_fd();
-  if (!anonymized && loaded.part10) {
-    // The file as it came, byte for byte: re-encoding could change lengths, padding or
-    // private data that the exporter has no reason to touch.
-    std::error_code ec;
-    fs::copy_file(source.path, temp.path(), fs::copy_options::overwrite_existing, ec);
-    if (ec) throw errno_error(ec.value(), label + ": cannot copy to " + target.string());
-    return;
+// The source byte for byte: re-encoding could change lengths, padding or private data that
+// the exporter has no reason to touch.
+void copy_as_is(const ExportSource& source, int out, const fs::path& target) {
+  const UniqueFd in = open_for_reading(source.path);
+  std::vector<char> buffer(1 << 20);
+  while (const std::size_t n = read_some(in.get(), buffer.data(), buffer.size(), source.path))
+    write_all(out, buffer.data(), n, target.string());
+}
+
+// What saveFile() does, into the open temporary file instead of a named one.
+void save_into(const std::string& label, detail::Loaded& loaded, E_FileWriteMode mode, int out,
+               const fs::path& target) {
+  const int copy = ::fcntl(out, F_DUPFD_CLOEXEC, 0);
+  FILE* file = copy < 0 ? nullptr : ::fdopen(copy, "wb");
+  if (file == nullptr) {
+    const int err = errno;
+    if (copy >= 0) ::close(copy);
+    throw errno_error(err, label + ": cannot write " + target.string());
   }
-  // A bare data set gets a meta header; a de-identified one gets a new meta header, since
-  // the old one holds the original SOP Instance UID and the sender's AE title.
-  const E_FileWriteMode mode = anonymized ? EWM_createNewMeta : EWM_fileformat;
-  errno = 0;
-  const OFCondition cond = loaded.file->saveFile(temp.path().c_str(), EXS_Unknown, EET_ExplicitLength, EGL_recalcGL,
-                                                 EPD_noChange, 0, 0, mode);
-  const int err = errno;
+  OFCondition cond;
+  int err = 0;
+  {
+    DcmOutputFileStream stream(file);  // closes `file`
+    DcmWriteCache cache;
+    errno = 0;
+    loaded.file->transferInit();
+    cond = loaded.file->write(stream, EXS_Unknown, EET_ExplicitLength, &cache, EGL_recalcGL,
+                              EPD_noChange, 0, 0, 0, mode);
+    loaded.file->transferEnd();
+    // What stdio still buffers must reach the file while a failure can be told.
+    if (cond.good() && std::fflush(file) != 0) cond = EC_InvalidStream;
+    err = errno;
+  }
   if (cond.bad()) {
     // A failed write of the file (full disk, I/O error) leaves its errno; anything else DCMTK
     // refuses is the content's, whatever errno an earlier call left behind.
@@ -157,29 +173,44 @@ void write_temp(const ExportSource& source, const std::string& label, detail::Lo
   }
 }
 
+void write_temp(const ExportSource& source, const std::string& label, detail::Loaded& loaded, bool anonymized,
+                AtomicFile& temp, const fs::path& target) {
+  if (!anonymized && loaded.part10) {
+    try {
+      return copy_as_is(source, temp.fd(), target);
+    } catch (const Error& e) {
+      throw e.with_context(label);
+    }
+  }
+  // A bare data set gets a meta header; a de-identified one gets a new meta header, since
+  // the old one holds the original SOP Instance UID and the sender's AE title.
+  save_into(label, loaded, anonymized ? EWM_createNewMeta : EWM_fileformat, temp.fd(), target);
+}
+
+// How many written files wait open and unnamed for the renames (see AtomicFile); past that
+// they are parked under hidden names, so that a large export stays within the limit of open
+// files (often 1024) that DCMTK, SQLite and the caller share.
+std::size_t unnamed_budget() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 256;
+  return static_cast<std::size_t>(limit.rlim_cur / 4);
+}
+
 }  // namespace
 
 std::string safe_path_component(std::string_view raw, std::size_t max_bytes) {
-  // Bytes that are not UTF-8 (U+FFFD after valid_utf8) and C1 controls (U+0080..U+009F,
-  // encoded C2 80..C2 9F) become '_' too: a name must print, and be what messages report.
-  const std::string text = detail::valid_utf8(raw);
+  // Bytes that are not UTF-8, U+FFFD (what a conversion made of such bytes) and C1 controls
+  // become '_' too: a name must print, and be what messages report.
   std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
-      out.push_back('_');
-      ++i;
-      continue;
-    }
-    if (text.compare(i, 3, "\xEF\xBF\xBD") == 0) {
-      out.push_back('_');
-      i += 2;
-      continue;
-    }
-    const bool forbidden = byte < 0x20 || byte == 0x7F || std::strchr("/\\:*?\"<>|", c) != nullptr;
-    out.push_back(forbidden ? '_' : c);
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size();) {
+    char32_t cp = 0;
+    const std::size_t n = utf8_sequence(raw, i, cp);
+    const bool forbidden = n == 0 || cp < 0x20 || cp == 0x7F || is_c1_control(cp) || cp == 0xFFFD ||
+                           (cp < 0x80 && std::strchr("/\\:*?\"<>|", static_cast<char>(cp)) != nullptr);
+    if (forbidden) out.push_back('_');
+    else out.append(raw.substr(i, n));
+    i += n == 0 ? 1 : n;
   }
   // A leading dot hides the entry (and "." / ".." would name other directories); leading
   // spaces are legal but invisible and a trap in every shell.
@@ -212,7 +243,7 @@ std::vector<Exported> export_tree(const std::vector<ExportSource>& sources, cons
   std::vector<Exported> plan;
   plan.reserve(sources.size());
   for (const ExportSource& source : sources) {
-    detail::throw_if_interrupted();
+    throw_if_interrupted("nothing was written");
     const std::string label = source.label.empty() ? source.path : source.label;
     detail::Loaded loaded = prepare(source, label, anonymizer);
     const std::string target = target_path(root, loaded.dataset()).string();
@@ -229,24 +260,31 @@ std::vector<Exported> export_tree(const std::vector<ExportSource>& sources, cons
   // Then each is written beside its target; only when all are complete are they renamed into
   // place. The anonymizer remembers its replacements, so the second pass gives the same UIDs.
   Rollback rollback;
-  std::vector<std::unique_ptr<detail::TempFile>> temps;
+  std::vector<std::unique_ptr<AtomicFile>> temps;
+  const std::size_t budget = unnamed_budget();
   for (std::size_t i = 0; i < sources.size(); ++i) {
-    detail::throw_if_interrupted();  // the Rollback takes back what was written so far
+    throw_if_interrupted("nothing was written");  // the Rollback takes back what was written so far
     const fs::path target = plan[i].path;
     detail::Loaded loaded = prepare(sources[i], plan[i].label, anonymizer);
     make_dirs(root, target, rollback);
-    temps.push_back(std::make_unique<detail::TempFile>(target));
+    temps.push_back(std::make_unique<AtomicFile>(target, k_output_file_perms));
     write_temp(sources[i], plan[i].label, loaded, anonymize, *temps.back(), target);
-    temps.back()->sync();
+    if (i < budget) temps.back()->sync();
+    else temps.back()->park();
   }
   for (std::size_t i = 0; i < sources.size(); ++i) {
     const fs::path target = plan[i].path;
     fs::path backup;
     if (::access(target.c_str(), F_OK) == 0) {
-      backup = temps[i]->path().string() + ".old";
+      backup = hidden_temp_path(target);
       if (::link(target.c_str(), backup.c_str()) != 0) throw errno_error(errno, "cannot replace " + target.string());
     }
-    temps[i]->commit();
+    try {
+      temps[i]->commit(true);
+    } catch (const Error&) {
+      if (!backup.empty()) ::unlink(backup.c_str());
+      throw;
+    }
     rollback.published(target, backup);
   }
   rollback.release();

@@ -11,8 +11,8 @@
 #include <set>
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
+#include <wfctl/util/interrupt.hpp>
 
-#include "cancel.hpp"
 #include "dcmtk_support.hpp"
 
 namespace wfctl::dicom {
@@ -234,7 +234,7 @@ std::vector<SendStatus> send(const std::vector<ExportSource>& sources, const Pee
   std::vector<SendStatus> statuses;
   std::string lost_after;  // the label after which the association broke down
   for (const Outgoing& item : outgoing) {
-    detail::throw_if_interrupted();  // files already sent stay sent; the association is aborted
+    throw_if_interrupted("files sent before the interrupt stay sent");  // the association is aborted
     SendStatus& status = statuses.emplace_back();
     status.label = item.label;
     status.sop_instance_uid = item.sop_instance;

@@ -9,8 +9,6 @@
 // Where DCMTK would stop with an error, the scan stops too: what follows is never parsed.
 #include "prescan.hpp"
 
-#include "cancel.hpp"
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dctag.h>
@@ -26,6 +24,7 @@
 #include <vector>
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
+#include <wfctl/util/interrupt.hpp>
 
 namespace wfctl::dicom::detail {
 
@@ -235,7 +234,7 @@ class Scanner {
     push(kind, syntax, length, level);
     std::size_t steps = 0;
     while (!m_stack.empty() && step()) {
-      if ((++steps & 0xffff) == 0) throw_if_interrupted();
+      if ((++steps & 0xffff) == 0) throw_if_interrupted("nothing was written");
     }
     m_stack.clear();
   }
@@ -314,28 +313,24 @@ class Scanner {
 
     DcmEVR evr = EVR_UNKNOWN;
     std::uint32_t length = 0;
+    // The value length: 4 bytes, or 2 for the short explicit VRs; false when the data ends.
+    const auto read_length = [&](std::size_t bytes) {
+      const std::uint8_t* p = m_reader.peek(bytes);
+      if (p == nullptr) return false;
+      length = bytes == 4 ? u32(p, big) : u16(p, big);
+      m_reader.advance(bytes);
+      return true;
+    };
     if (frame.syntax.explicit_vr) {
       const std::uint8_t* vr = m_reader.peek(2);
       if (vr == nullptr) return false;
       evr = m_vrs.lookup(vr);
       m_reader.advance(2);
-      if (evr == EVR_na || extended_length(evr)) {
-        if (evr != EVR_na && !m_reader.skip(2)) return false;
-        const std::uint8_t* p = m_reader.peek(4);
-        if (p == nullptr) return false;
-        length = u32(p, big);
-        m_reader.advance(4);
-      } else {
-        const std::uint8_t* p = m_reader.peek(2);
-        if (p == nullptr) return false;
-        length = u16(p, big);
-        m_reader.advance(2);
-      }
+      const bool long_length = evr == EVR_na || extended_length(evr);
+      if (long_length && evr != EVR_na && !m_reader.skip(2)) return false;
+      if (!read_length(long_length ? 4 : 2)) return false;
     } else {
-      const std::uint8_t* p = m_reader.peek(4);
-      if (p == nullptr) return false;
-      length = u32(p, big);
-      m_reader.advance(4);
+      if (!read_length(4)) return false;
       evr = dictionary_vr(group, number);
     }
 

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
+#include <wfctl/util/utf8.hpp>
 
 #include "dcmtk_support.hpp"
 #include "prescan.hpp"
@@ -84,7 +85,7 @@ Summary read_summary(const std::string& path) {
   const detail::Loaded loaded = detail::load_file(path, path);
   DcmDataset& ds = loaded.dataset();
   detail::convert_to_utf8(ds);
-  const auto text = [&](const DcmTagKey& tag) { return detail::valid_utf8(get_string(ds, tag)); };
+  const auto text = [&](const DcmTagKey& tag) { return to_valid_utf8(get_string(ds, tag)); };
   Summary s;
   s.patient_id = text(DCM_PatientID);
   s.patient_name = text(DCM_PatientName);
@@ -123,7 +124,7 @@ Json to_dicom_json(const std::string& path) {
   }
   try {
     // Values in a character set DCMTK could not convert are still not UTF-8; JSON must be.
-    return Json::parse(detail::valid_utf8(out.str()));
+    return Json::parse(to_valid_utf8(out.str()));
   } catch (const nlohmann::json::parse_error& e) {
     // DCMTK copies IS/DS strings into JSON numbers verbatim, so a malformed number in the
     // file (e.g. IS "1A") could yield text that is not JSON.

@@ -260,15 +260,6 @@ std::string render(const std::string& path, const RenderOptions& options) {
 
 }  // namespace
 
-void render_png(const std::string& dicom_path, const std::string& png_path,
-                const RenderOptions& options) {
-  // Render before creating anything, so that a bad input leaves no temporary file behind.
-  const std::string bytes = render(dicom_path, options);
-  std::filesystem::path target(png_path);
-  if (target.parent_path().empty()) target = "." / target;
-  detail::write_file_atomically(target, bytes);
-}
-
 std::string render_png_bytes(const std::string& dicom_path, const RenderOptions& options) {
   return render(dicom_path, options);
 }

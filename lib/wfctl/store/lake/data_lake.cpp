@@ -40,8 +40,6 @@ constexpr const char* k_name_hint =
     "a file name must be one path component: no '/', '\\' or control characters, "
     "valid UTF-8, at most 255 bytes";
 
-bool is_c1_control(char32_t cp) { return cp >= 0x80 && cp <= 0x9f; }
-
 // Why `name` is not a safe file name, or nullopt when it is.
 std::optional<std::string> unsafe_reason(std::string_view name) {
   if (name.empty()) return "it is empty";
@@ -372,8 +370,8 @@ Publication DataLake::publish(StagedFile& staged, RecordId record, const std::st
   if (!staged.m_dir || staged.m_name.empty()) {
     throw Error(ErrorKind::internal, "cannot publish a file that is no longer staged");
   }
-  const std::string rel = fmt::format("records/{}/{}", record, escape_name(name));
-  const fs::path target = m_root / "records" / record_folder(record) / name;
+  const std::string rel = record_path(record, escape_name(name));
+  const fs::path target = m_root / record_path(record, name);
   auto dir = open_record_dir(m_root, record, true);
 
   // The stat of the staged inode describes exactly what we publish, even if another writer
@@ -435,7 +433,7 @@ std::optional<LakeFile> DataLake::stat(RecordId record, const std::string& name)
     if (errno == ENOENT) return std::nullopt;
     throw errno_error(errno,
                       fmt::format("cannot stat {}",
-                                  (m_root / "records" / record_folder(record) / name).string()));
+                                  (m_root / record_path(record, name)).string()));
   }
   if (!S_ISREG(st.st_mode)) return std::nullopt;
   return to_lake_file(record, name, st);
@@ -499,7 +497,7 @@ std::optional<std::pair<UniqueFd, LakeFile>> DataLake::open(RecordId record,
   check_name(name);
   auto dir = open_record_dir(m_root, record, false);
   if (!dir) return std::nullopt;
-  const fs::path path = m_root / "records" / record_folder(record) / name;
+  const fs::path path = m_root / record_path(record, name);
   // O_NONBLOCK so that a FIFO planted in the lake cannot hang us before the type check.
   UniqueFd fd(::openat(dir->get(), name.c_str(),
                        O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
@@ -547,7 +545,7 @@ Removal DataLake::remove_files(RecordId record, const std::vector<std::string>& 
   check_record(record);
   for (const auto& n : names) check_name(n);
   const auto absent = [&](const std::string& name) {
-    return Error(ErrorKind::not_found, fmt::format("records/{}/{} not found", record, escape_name(name)));
+    return Error(ErrorKind::not_found, record_path(record, escape_name(name)) + " not found");
   };
   auto root_fd = open_root(m_root, false);
   if (!root_fd || names.empty()) {

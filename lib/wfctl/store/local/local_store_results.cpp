@@ -183,7 +183,7 @@ std::vector<ResultFile> LocalStore::delete_results(RecordId record, const std::o
   DataLake::check_record(record);
   if (name) DataLake::check_name(*name);
   const auto what = [&] {
-    return name ? record_path(record, *name) : fmt::format("records/{}", record);
+    return name ? record_path(record, *name) : record_path(record);
   };
   // Look before taking the write lock (and before creating a database to delete from).
   if (name ? !lake().stat(record, *name) : lake().scan(record).empty()) {
@@ -229,7 +229,7 @@ std::vector<ResultFile> LocalStore::delete_results(RecordId record, const std::o
 std::optional<std::string> LocalStore::local_result_path(RecordId record, const std::string& name) {
   DataLake::check_name(name);
   if (!lake().stat(record, name)) return std::nullopt;
-  return (m_root / "records" / std::to_string(record) / name).string();
+  return (m_root / record_path(record, name)).string();
 }
 
 }  // namespace wfctl::local
