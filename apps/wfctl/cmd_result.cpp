@@ -264,7 +264,7 @@ void add_echo(CLI::App& group, AppContext& ctx) {
     ctx.action = [o, &ctx] {
       auto out = ctx.output();
       auto peer = dicom::parse_peer(o->peer);
-      dicom::echo(peer, o->calling, o->timeout);
+      dicom::echo(peer, o->calling, o->timeout, ctx.cancel());
       if (output::is_structured(out.format))
         return output::print_structured(std::cout, Json{{"peer", o->peer}, {"ok", true}}, out.format);
       if (out.format == output::Format::name) std::cout << o->peer << '\n';

@@ -2,6 +2,9 @@
 #include <sys/resource.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
+#include <thread>
+#include <chrono>
 #include <cstdlib>
 #include <wfctl/dicom/dicom.hpp>
 #include <wfctl/error.hpp>
@@ -375,4 +378,36 @@ TEST_CASE("an export may hold more files than the process may keep open", "[dico
     wfctl::test::error_of(ErrorKind::permission, [&] { dicom::export_tree(sources, out.string(), false); });  // EPERM
   }
   CHECK(wfctl::test::files_below(out).empty());
+}
+
+TEST_CASE("cancelling a call's token stops its export inside the DICOM module", "[dicom][cancel]") {
+  TempDir dir;
+  std::vector<dicom::ExportSource> sources;
+  for (unsigned i = 0; i < 500; ++i) {
+    const fs::path path = dir / ("in" + std::to_string(i) + ".dcm");
+    wfctl::test::write_bytes(path, instance(i));
+    sources.push_back({path.string(), "record " + std::to_string(i)});
+  }
+  // Cancelled by another thread once the module has begun writing: the module looks at the
+  // token between files, and stops long before the 500th.
+  wfctl::Cancel cancel = wfctl::Cancel::make();
+  std::atomic<bool> done{false};
+  std::thread canceller([&] {
+    while (!done && !fs::exists(dir / "out" / "MANY")) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    cancel.cancel();
+  });
+  std::string kind;
+  try {
+    dicom::export_tree(sources, (dir / "out").string(), false, cancel);
+    kind = "finished";
+  } catch (const wfctl::Error& e) {
+    kind = e.kind() == ErrorKind::interrupted ? "interrupted" : e.what();
+  }
+  done = true;
+  canceller.join();
+  CHECK(kind == "interrupted");
+  CHECK_FALSE(fs::exists(dir / "out"));  // rolled back, the folders it made included
+  // Another call's token is not this one's: with a live token the same export completes.
+  sources.resize(20);
+  CHECK(dicom::export_tree(sources, (dir / "out").string(), false, wfctl::Cancel::make()).size() == 20);
 }

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 #include <wfctl/model/workflow.hpp>
+#include <wfctl/util/cancel.hpp>
 
 namespace wfctl::dicom {
 
@@ -128,5 +129,19 @@ struct SendStatus {
 /// sent; later failures are reported in the statuses.
 std::vector<SendStatus> send(const std::vector<ExportSource>& sources, const Peer& peer,
                              const std::string& calling_aet, int timeout_seconds);
+
+/// The long operations above, stopped by one call's token as well as by Ctrl-C: once
+/// `cancel` is cancelled they throw Error(interrupted) at their next check (export rolls
+/// back what it wrote; send aborts the association, files already sent stay sent). The
+/// token is checked by the calling thread only, so other threads' calls go on.
+Summary read_summary(const std::string& path, const Cancel& cancel);
+void validate(const std::string& path, const Cancel& cancel);
+Json to_dicom_json(const std::string& path, const Cancel& cancel);
+std::string render_png_bytes(const std::string& dicom_path, const RenderOptions& options, const Cancel& cancel);
+std::vector<Exported> export_tree(const std::vector<ExportSource>& sources, const std::string& dir, bool anonymize,
+                                  const Cancel& cancel);
+void echo(const Peer& peer, const std::string& calling_aet, int timeout_seconds, const Cancel& cancel);
+std::vector<SendStatus> send(const std::vector<ExportSource>& sources, const Peer& peer,
+                             const std::string& calling_aet, int timeout_seconds, const Cancel& cancel);
 
 }  // namespace wfctl::dicom

@@ -7,7 +7,7 @@
 
 namespace wfctl::dicom::detail {
 
-inline constexpr int k_module_abi = 3;
+inline constexpr int k_module_abi = 4;
 
 struct ModuleApi {
   int abi;
@@ -24,6 +24,9 @@ struct ModuleApi {
   /// How long operations ask whether Ctrl-C came (set by the core when it loads the module:
   /// the module's copy of util/interrupt cannot see the core's signal flag by itself).
   void (*set_interrupt_check)(bool (*)() noexcept);
+  /// This thread's call check (util/interrupt.hpp), set by the core around each call that
+  /// carries a cancellation token.
+  void (*set_call_check)(bool (*)(const void*) noexcept, const void*) noexcept;
 };
 
 }  // namespace wfctl::dicom::detail

@@ -52,10 +52,10 @@ UniqueFd spool(const ByteSource& source, const Cancel& cancel) {
   return fd;
 }
 
-void validate_dicom(int fd, const std::string& name) {
+void validate_dicom(int fd, const std::string& name, const Cancel& cancel) {
   const std::string path = fd_path(fd);
   try {
-    dicom::validate(path);
+    dicom::validate(path, cancel);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::invalid_input) throw;  // Ctrl-C, an unreadable file: as they are
     // Messages name the descriptor's path; users know the file by its name.
@@ -108,7 +108,7 @@ ResultFile ingest_result(Store& store, RecordId record, const std::optional<std:
         input.name = source.name;
         input.progress = {};
       }
-      validate_dicom(input.file_fd, stored);
+      validate_dicom(input.file_fd, stored, o.cancel);
     }
     auto writer = store.write_result(record, stored, ResultWriteOptions{o.force, o.cancel});
     writer->write_from(input);
@@ -191,7 +191,7 @@ RecordOrFile parse_record_or_file(const std::string& text) {
 std::string preview(Store& store, RecordId record, const dicom::RenderOptions& options, const Cancel& cancel) {
   ResultCopy copy(store, record, default_result_name(record), cancel);
   cancel.check();
-  return dicom::render_png_bytes(copy.path(), options);
+  return dicom::render_png_bytes(copy.path(), options, cancel);
 }
 
 Json describe_dicom(Store& store, const RecordOrFile& target, bool all, const Cancel& cancel) {
@@ -202,7 +202,7 @@ Json describe_dicom(Store& store, const RecordOrFile& target, bool all, const Ca
     path = copy->path();
   }
   cancel.check();
-  return all ? dicom::to_dicom_json(path) : dicom::to_json(dicom::read_summary(path));
+  return all ? dicom::to_dicom_json(path, cancel) : dicom::to_json(dicom::read_summary(path, cancel));
 }
 
 namespace {
@@ -231,7 +231,7 @@ std::vector<dicom::Exported> export_results(Store& store, const std::vector<Reco
                                             bool anonymize, const Cancel& cancel) {
   auto s = sources_for(store, records, cancel);
   cancel.check();
-  return dicom::export_tree(s.sources, dir, anonymize);
+  return dicom::export_tree(s.sources, dir, anonymize, cancel);
 }
 
 std::vector<dicom::SendStatus> send_results(Store& store, const std::vector<RecordId>& records,
@@ -239,7 +239,7 @@ std::vector<dicom::SendStatus> send_results(Store& store, const std::vector<Reco
                                             int timeout_seconds, const Cancel& cancel) {
   auto s = sources_for(store, records, cancel);
   cancel.check();
-  return dicom::send(s.sources, peer, calling_aet, timeout_seconds);
+  return dicom::send(s.sources, peer, calling_aet, timeout_seconds, cancel);
 }
 
 void throw_if_failed(const std::vector<dicom::SendStatus>& statuses, const std::string& peer) {

@@ -10,7 +10,13 @@ namespace wfctl {
 /// Sets how interrupt_requested() asks; nullptr, the start, means "never interrupted".
 void set_interrupt_check(bool (*requested)() noexcept) noexcept;
 
-/// True once an interrupt was requested; false while no check is set.
+/// Also asks `check(context)` on this thread (nullptr: stop asking): how one call's
+/// cancellation token reaches code that only asks here, the DICOM module above all. The
+/// core sets it around each module call, so that one thread's call stops alone.
+void set_call_check(bool (*check)(const void* context) noexcept, const void* context) noexcept;
+
+/// True once an interrupt was requested, or this thread's call check says so; false while no
+/// check is set.
 bool interrupt_requested() noexcept;
 
 /// Throws Error(interrupted, "interrupted", hint) once an interrupt was requested; cheap
