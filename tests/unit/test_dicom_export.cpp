@@ -75,6 +75,17 @@ std::string instance(unsigned number) {
       "1.2.840.10008.1.2.1", sop);
 }
 
+// `count` such instances written into `dir`, as export sources.
+std::vector<dicom::ExportSource> instances(const fs::path& dir, unsigned count) {
+  std::vector<dicom::ExportSource> sources;
+  for (unsigned i = 0; i < count; ++i) {
+    const fs::path path = dir / ("in" + std::to_string(i) + ".dcm");
+    wfctl::test::write_bytes(path, instance(i));
+    sources.push_back({path.string(), "record " + std::to_string(i)});
+  }
+  return sources;
+}
+
 // Lowers the soft limit of open files for one scope.
 class OpenFileLimit {
  public:
@@ -355,12 +366,7 @@ TEST_CASE("exported files get 0666 less the umask, like every file a command wri
 
 TEST_CASE("an export may hold more files than the process may keep open", "[dicom]") {
   TempDir dir;
-  std::vector<dicom::ExportSource> sources;
-  for (unsigned i = 0; i < 80; ++i) {
-    const fs::path path = dir / ("in" + std::to_string(i) + ".dcm");
-    wfctl::test::write_bytes(path, instance(i));
-    sources.push_back({path.string(), "record " + std::to_string(i)});
-  }
+  std::vector<dicom::ExportSource> sources = instances(dir.path(), 80);
   const fs::path out = dir / "out";
   const fs::path series = out / "MANY" / "1.2.3" / "1.2.3.1";
   {
@@ -382,12 +388,7 @@ TEST_CASE("an export may hold more files than the process may keep open", "[dico
 
 TEST_CASE("cancelling a call's token stops its export inside the DICOM module", "[dicom][cancel]") {
   TempDir dir;
-  std::vector<dicom::ExportSource> sources;
-  for (unsigned i = 0; i < 500; ++i) {
-    const fs::path path = dir / ("in" + std::to_string(i) + ".dcm");
-    wfctl::test::write_bytes(path, instance(i));
-    sources.push_back({path.string(), "record " + std::to_string(i)});
-  }
+  std::vector<dicom::ExportSource> sources = instances(dir.path(), 500);
   // Cancelled by another thread once the module has begun writing: the module looks at the
   // token between files, and stops long before the 500th.
   wfctl::Cancel cancel = wfctl::Cancel::make();
