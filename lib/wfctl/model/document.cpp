@@ -132,6 +132,20 @@ std::vector<Document> parse_documents(std::string_view text, const std::string& 
 
 namespace {
 
+// The four meta fields of a full or meta-only document, in field order; name and version are
+// required unless overridden (the overrides themselves are applied later).
+WorkflowFields meta_fields(const Json& v, const MetaOverrides& overrides, Problems& p) {
+  auto pick = [&](const char* field, const std::optional<std::string>& o) {
+    return o ? *o : required_string(v, field, p);
+  };
+  WorkflowFields f;
+  f.name = pick("name", overrides.name);
+  f.description = optional_string(v, "description", p);
+  f.version = pick("version", overrides.version);
+  f.author = optional_string(v, "author", p);
+  return f;
+}
+
 void check_meta_fields(const WorkflowFields& f, Problems& p) {
   // C0 and C1 controls and bytes that are not UTF-8 would reach terminals and HTTP headers.
   const char* const one_line = "must be one line of UTF-8 without control characters";
@@ -158,13 +172,7 @@ WorkflowDraft draft_from_document(const Document& doc, const MetaOverrides& over
   Problems p(doc.where);
   WorkflowDraft draft;
   if (is_full_document(v)) {
-    auto pick = [&](const char* field, const std::optional<std::string>& o) {
-      return o ? *o : required_string(v, field, p);
-    };
-    draft.fields.name = pick("name", overrides.name);
-    draft.fields.description = optional_string(v, "description", p);
-    draft.fields.version = pick("version", overrides.version);
-    draft.fields.author = optional_string(v, "author", p);
+    draft.fields = meta_fields(v, overrides, p);
     check_definition(v["definition"], p);
     if (v["definition"].is_object()) draft.definition = v["definition"];
   } else {
@@ -208,13 +216,7 @@ WorkflowUpdate update_from(const Workflow& current, const Document* doc, const M
   if (doc) {
     const Json& v = doc->value;
     if (is_full_document(v) || is_meta_only(v)) {
-      auto pick = [&](const char* field, const std::optional<std::string>& o) {
-        return o ? *o : required_string(v, field, p);
-      };
-      update.fields.name = pick("name", overrides.name);
-      update.fields.description = optional_string(v, "description", p);
-      update.fields.version = pick("version", overrides.version);
-      update.fields.author = optional_string(v, "author", p);
+      update.fields = meta_fields(v, overrides, p);
       if (is_full_document(v)) {
         check_definition(v["definition"], p);
         update.definition = v["definition"];

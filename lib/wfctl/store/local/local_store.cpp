@@ -20,10 +20,6 @@
 namespace wfctl::local {
 
 using lake::DataLake;
-using lake::LakeFile;
-using lake::Publication;
-using lake::Removal;
-using lake::StagedFile;
 
 namespace fs = std::filesystem;
 
