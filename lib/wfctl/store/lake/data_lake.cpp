@@ -275,8 +275,8 @@ std::optional<UniqueFd> open_record_dir(const fs::path& root, RecordId record, b
 
 namespace {
 
-// Copies the source into the staged file: in the kernel when the source is a regular file,
-// else through two alternating buffers.
+// Copies the source into the staged file: from mapped windows when the source is a regular
+// file, else through two alternating buffers.
 Copied copy_into(int fd, const std::string& label, const ByteSource& source) {
   auto after_chunk = with_writeback(fd, source.progress);
   if (source.file_fd >= 0)
