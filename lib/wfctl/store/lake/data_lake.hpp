@@ -80,7 +80,8 @@ class Publication {
 
   /// The published file's stat.
   const LakeFile& file() const { return m_file; }
-  /// Makes the publication final: the replaced file's last link goes (its space is freed).
+  /// Makes the publication final: the replaced file's last link goes; its space is freed
+  /// here when small, else by a detached process (close_unlinked) a moment later.
   void commit() noexcept;
 
  private:
