@@ -38,8 +38,8 @@ constexpr std::uint64_t k_writeback_chunk = std::uint64_t{64} << 20;
 // so that resident memory stays bounded whatever the file's size; the cost of mmap and munmap
 // vanishes at this size.
 constexpr std::size_t k_window = std::size_t{8} << 20;
-// Windows written and waiting to be hashed: enough that neither thread waits for the other
-// when they run at about the same speed.
+// Windows mapped at once (being written, hashed, or waiting for either): enough slack that
+// neither thread waits for the other when they run at about the same speed.
 constexpr std::size_t k_max_windows = 4;
 // One write(): large enough to keep the disk's queue full under O_DIRECT, small enough that
 // progress and Ctrl-C are looked at every few milliseconds.
@@ -238,8 +238,6 @@ class Output {
   ~Output() { buffered(); }
   Output(const Output&) = delete;
   Output& operator=(const Output&) = delete;
-
-  bool direct() const { return m_direct; }
 
   /// Writes all `n` bytes of a mapping; false when reading them failed (EFAULT: the source
   /// shrank below the mapping). Throws Error for a failed write, Error(interrupted) on Ctrl-C
