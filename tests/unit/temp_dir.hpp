@@ -8,8 +8,9 @@ namespace wfctl::test {
 
 class TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "wfctl-test-XXXXXX").string();
+  /// A new directory under `parent` (a tmpfs such as /dev/shm, say, to test another file system).
+  explicit TempDir(const std::filesystem::path& parent = std::filesystem::temp_directory_path()) {
+    std::string tmpl = (parent / "wfctl-test-XXXXXX").string();
     if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
     m_path = tmpl;
   }

@@ -1,16 +1,20 @@
 // The data-lake folder of the local store, and the util/fs helpers it stands on.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 #include <wfctl/error.hpp>
 #include <wfctl/store/lake/data_lake.hpp>
@@ -115,6 +119,40 @@ pid_t dead_pid() {
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   return pid;
+}
+
+// Whether any process (this one included) holds open a file that was deleted from under `dir`.
+bool deleted_file_held_under(const fs::path& dir) {
+  const std::string prefix = dir.string() + "/";
+  std::error_code ec;
+  for (fs::directory_iterator proc("/proc", ec), end; !ec && proc != end; proc.increment(ec)) {
+    const std::string pid = proc->path().filename().string();
+    if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
+    std::error_code fd_ec;  // another user's process, or one that just ended
+    for (fs::directory_iterator fd(proc->path() / "fd", fd_ec); !fd_ec && fd != end;
+         fd.increment(fd_ec)) {
+      std::error_code link_ec;
+      const std::string target = fs::read_symlink(fd->path(), link_ec).string();
+      if (!link_ec && target.rfind(prefix, 0) == 0 && target.ends_with(" (deleted)")) return true;
+    }
+  }
+  return false;
+}
+
+// Whether `done` becomes true within ten seconds.
+bool eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 200; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+// A file of `size` allocated bytes.
+void allocate(const fs::path& p, off_t size) {
+  wfctl::UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  REQUIRE(fd);
+  REQUIRE(::posix_fallocate(fd.get(), 0, size) == 0);
 }
 
 mode_t current_umask() {
@@ -517,6 +555,19 @@ TEST_CASE("lake: a publication not committed takes itself back", "[lake]") {
   CHECK(fs::is_empty(tmp / "tmp"));  // the backup link of the replaced file is gone
 }
 
+TEST_CASE("lake: a committed replacement of a large file leaves no name and lets go of it",
+          "[lake]") {
+  TempDir tmp;
+  DataLake lake(tmp.path());
+  put(lake, 7, "big", std::string(std::size_t{64} << 20, 'o'));
+  StagedFile staged = lake.stage(string_reader("new"));
+  lake.publish(staged, 7, "big", true).commit();
+  CHECK(slurp(tmp / "records" / "7" / "big") == "new");
+  CHECK(fs::is_empty(tmp / "tmp"));
+  // Freed by a detached process (close_unlinked): soon nobody holds the old file.
+  CHECK(eventually([&] { return !deleted_file_held_under(tmp.path()); }));
+}
+
 TEST_CASE("lake: a removal is all or nothing and puts files back unless committed", "[lake]") {
   TempDir tmp;
   DataLake lake(tmp.path());
@@ -627,6 +678,45 @@ TEST_CASE("fs: write_file_atomic creates, replaces and keeps symlinks", "[lake][
   fs::create_directories(tmp / "dir.yaml");
   CHECK(kind_of([&] { wfctl::write_file_atomic(tmp / "dir.yaml", "x"); }) == ErrorKind::usage);  // EISDIR
   CHECK(entries(tmp / "dir.yaml").empty());
+}
+
+TEST_CASE("fs: close_unlinked lets go of a large file at once and keeps nothing else open",
+          "[lake][fs]") {
+  TempDir tmp;
+  for (const off_t size :
+       {off_t{1} << 20, off_t{64} << 20}) {  // closed here; by a detached process
+    INFO("size " << size);
+    const fs::path file = tmp / "file";
+    allocate(file, size);
+    wfctl::UniqueFd held(::open(file.c_str(), O_PATH | O_CLOEXEC));
+    REQUIRE(held);
+    REQUIRE(::unlink(file.c_str()) == 0);
+    int p[2];
+    REQUIRE(::pipe(p) == 0);  // stands for the pipe of a caller that reads wfctl's output
+    wfctl::UniqueFd rd(p[0]), wr(p[1]);
+    wfctl::close_unlinked(std::move(held));
+    const std::string self = "/proc/" + std::to_string(::getpid());
+    for (const auto& fd : fs::directory_iterator(self + "/fd")) {
+      std::error_code ec;
+      CHECK(fs::read_symlink(fd.path(), ec).string().rfind(file.string(), 0) != 0);
+    }
+    // The caller sees the end of the output at once, not when the file is freed.
+    wr.reset();
+    pollfd pfd{rd.get(), POLLIN, 0};
+    CHECK(::poll(&pfd, 1, 5000) == 1);
+    char c;
+    CHECK(::read(rd.get(), &c, 1) == 0);
+    CHECK(eventually([&] { return !deleted_file_held_under(tmp.path()); }));
+  }
+}
+
+TEST_CASE("fs: AtomicFile replacing a large file lets go of the old one", "[lake][fs]") {
+  TempDir tmp;
+  allocate(tmp / "out.bin", off_t{64} << 20);
+  wfctl::write_file_atomic(tmp / "out.bin", "new");
+  CHECK(slurp(tmp / "out.bin") == "new");
+  CHECK(entries(tmp.path()) == std::vector<std::string>{"out.bin"});
+  CHECK(eventually([&] { return !deleted_file_held_under(tmp.path()); }));
 }
 
 TEST_CASE("fs: errno errors name the file and map to kinds", "[lake][fs]") {

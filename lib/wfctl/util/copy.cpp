@@ -1,21 +1,29 @@
 #include <wfctl/util/copy.hpp>
 
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <fmt/format.h>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 #include <wfctl/error.hpp>
 #include <wfctl/util/fs.hpp>
 #include <wfctl/util/sha256.hpp>
+#include <wfctl/util/signals.hpp>
 
 namespace wfctl {
 
@@ -24,10 +32,24 @@ namespace {
 // Large enough that per-call overhead vanishes, small enough that a buffer stays in L2
 // between being filled, hashed and written.
 constexpr std::size_t k_buffer_size = std::size_t{1} << 20;
-// The kernel copies this much per copy_file_range call between checks for Ctrl-C/progress.
-constexpr std::size_t k_kernel_chunk = std::size_t{32} << 20;
 // Dirty pages are handed to writeback every this many bytes (see with_writeback).
 constexpr std::uint64_t k_writeback_chunk = std::uint64_t{64} << 20;
+
+// copy_file_hashed maps the source in windows of this size, at most k_max_windows at a time,
+// so that resident memory stays bounded whatever the file's size; the cost of mmap and munmap
+// vanishes at this size.
+constexpr std::size_t k_window = std::size_t{8} << 20;
+// Windows mapped at once (being written, hashed, or waiting for either): the slack that lets
+// the hash run on while a shared disk stalls the writes, and the other way round. On a busy
+// two-core machine four cost about a fifth more time than five; six gained nothing more.
+constexpr std::size_t k_max_windows = 5;
+// The hashing thread looks for a request to stop between pieces of this size (about 1.5 ms).
+constexpr std::size_t k_hash_piece = std::size_t{2} << 20;
+// O_DIRECT wants the file offset, the length and the buffer aligned to the device's logical
+// block; a page is a multiple of every common one (and the mapping is page-aligned).
+constexpr std::uint64_t k_direct_align = 4096;
+// Up to this size a second thread and O_DIRECT cost more than they save.
+constexpr std::uint64_t k_one_thread_max = std::uint64_t{4} << 20;
 
 // Fills `buf` from `source` until it is full or the source ends; returns the bytes read.
 std::size_t fill_buffer(const ReadFn& source, char* buf, std::size_t cap) {
@@ -121,6 +143,415 @@ class BackgroundHasher {
   std::thread m_thread;
 };
 
+// Reading a mapping raises SIGBUS where the file has shrunk below it (or its pages cannot be
+// read). The hash reads mappings only through hash_mapped(), which turns that signal into a
+// return value; a SIGBUS anywhere else gets the disposition that was there before.
+thread_local sigjmp_buf* t_bus_target = nullptr;
+struct sigaction g_previous_bus {};
+
+void on_sigbus(int sig, siginfo_t* info, void* context) {
+  if (sigjmp_buf* target = t_bus_target) siglongjmp(*target, 1);
+  if (g_previous_bus.sa_flags & SA_SIGINFO) {
+    g_previous_bus.sa_sigaction(sig, info, context);
+  } else if (g_previous_bus.sa_handler != SIG_DFL && g_previous_bus.sa_handler != SIG_IGN) {
+    g_previous_bus.sa_handler(sig);
+  } else {
+    // Back to the old disposition: the faulting access runs again on return and gets it; a
+    // SIGBUS sent by kill() is sent again.
+    ::sigaction(SIGBUS, &g_previous_bus, nullptr);
+    if (info->si_code <= 0) ::raise(sig);
+  }
+}
+
+void install_bus_guard() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    // SA_NODEFER: leaving the handler by siglongjmp then needs no signal mask restored.
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    ::sigaction(SIGBUS, &sa, &g_previous_bus);
+  });
+}
+
+// Hashes `n` mapped bytes; false when reading them raised SIGBUS (`hash` is then spoilt).
+bool hash_mapped(Sha256& hash, const char* data, std::size_t n) {
+  sigjmp_buf target;
+  if (sigsetjmp(target, 0) != 0) {
+    t_bus_target = nullptr;
+    return false;
+  }
+  t_bus_target = &target;
+  try {
+    hash.update(data, n);
+  } catch (...) {
+    t_bus_target = nullptr;
+    throw;
+  }
+  t_bus_target = nullptr;
+  return true;
+}
+
+// A read-only shared mapping of [offset, offset + length) of a file, unmapped on destruction.
+class Mapping {
+ public:
+  /// Maps the range, with its pages mapped in at once when `populate`; throws Error naming
+  /// `what`.
+  Mapping(int fd, std::uint64_t offset, std::size_t length, const std::string& what,
+          bool populate = false)
+      : m_length(length) {
+    void* p = ::mmap(nullptr, length, PROT_READ, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd,
+                     static_cast<off_t>(offset));
+    if (p == MAP_FAILED) throw errno_error(errno, "cannot map " + what);
+    m_data = static_cast<const char*>(p);
+    (void)::madvise(p, length, MADV_SEQUENTIAL);  // read once, in order: large readahead
+  }
+  ~Mapping() { ::munmap(const_cast<char*>(m_data), m_length); }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  const char* data() const { return m_data; }
+  std::size_t size() const { return m_length; }
+
+ private:
+  const char* m_data = nullptr;
+  std::size_t m_length = 0;
+};
+
+// Where copy_file_hashed writes. Sequentially, at the descriptor's position (write), or, when
+// the target is a regular file at an aligned position whose file system takes O_DIRECT, at
+// offsets from that position (pwrite, from several threads at once): the page cache is then
+// bypassed, so the writes cost neither a copy nor writeback on the CPU the hash needs. The
+// descriptor's flags are restored on destruction.
+class Output {
+ public:
+  /// For `length` bytes; with `try_direct`, O_DIRECT is tried and the file's blocks are
+  /// allocated up front (writes inside the file's size can run side by side on ext4).
+  Output(int fd, std::string what, std::uint64_t length, bool try_direct)
+      : m_fd(fd), m_what(std::move(what)) {
+    m_flags = ::fcntl(fd, F_GETFL);
+    struct stat st {};
+    if (!try_direct || m_flags < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return;
+    const off_t pos = ::lseek(fd, 0, SEEK_CUR);
+    // A file system without O_DIRECT refuses the flag here (EINVAL): the writes stay buffered.
+    if (pos < 0 || pos % static_cast<off_t>(k_direct_align) != 0 ||
+        ::fcntl(fd, F_SETFL, m_flags | O_DIRECT) != 0)
+      return;
+    m_direct = true;
+    m_positional = true;
+    m_base = static_cast<std::uint64_t>(pos);
+    // Only a help: where it fails (no space is reported by the writes themselves), writes
+    // that extend the file are merely slower.
+    (void)::fallocate(fd, 0, pos, static_cast<off_t>(length));
+  }
+  ~Output() { buffered(); }
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+
+  /// Whether writes go to offsets (write_at) rather than to the position (write).
+  bool positional() const { return m_positional; }
+
+  /// Writes all `n` bytes of a mapping at the descriptor's position; false when reading them
+  /// failed (EFAULT: the source shrank below the mapping). Throws Error for a failed write,
+  /// Error(interrupted) on Ctrl-C while a pipe blocks.
+  bool write(const char* data, std::size_t n) { return write_all(data, n, nullptr); }
+  /// The same at `offset` from where the copy starts; safe from several threads at once.
+  bool write_at(const char* data, std::size_t n, std::uint64_t offset) {
+    std::uint64_t at = m_base + offset;
+    return write_all(data, n, &at);
+  }
+  /// After the last write_at: moves the descriptor's position past the `length` bytes copied.
+  void finish(std::uint64_t length) {
+    if (m_positional && ::lseek(m_fd, static_cast<off_t>(m_base + length), SEEK_SET) < 0)
+      throw errno_error(errno, "cannot write " + m_what);
+  }
+
+ private:
+  bool write_all(const char* data, std::size_t n, std::uint64_t* at) {
+    while (n > 0) {
+      std::size_t want = n;
+      if (m_direct) {
+        want = n / k_direct_align * k_direct_align;
+        if (want == 0) {  // the unaligned tail of the file
+          buffered();
+          want = n;
+        }
+      }
+      const ssize_t k =
+          at ? ::pwrite(m_fd, data, want, static_cast<off_t>(*at)) : ::write(m_fd, data, want);
+      if (k < 0) {
+        if (errno == EINTR) {
+          throw_if_interrupted();
+          continue;
+        }
+        // Some file systems take the flag but refuse a request at write time.
+        if (errno == EINVAL && m_direct) {
+          buffered();
+          continue;
+        }
+        if (errno == EFAULT) return false;
+        throw errno_error(errno, "cannot write " + m_what);
+      }
+      if (k == 0) throw errno_error(EIO, "cannot write " + m_what);
+      data += k;
+      n -= static_cast<std::size_t>(k);
+      if (at) *at += static_cast<std::uint64_t>(k);
+      if (m_direct && static_cast<std::uint64_t>(k) % k_direct_align != 0) buffered();
+    }
+    return true;
+  }
+  void buffered() noexcept {
+    std::lock_guard lock(m_mutex);
+    if (m_direct) (void)::fcntl(m_fd, F_SETFL, m_flags);
+    m_direct = false;
+  }
+
+  int m_fd;
+  std::string m_what;
+  int m_flags = -1;
+  std::atomic<bool> m_direct{false};  // read by every writing thread, cleared by any
+  bool m_positional = false;
+  std::uint64_t m_base = 0;
+  std::mutex m_mutex;
+};
+
+bool same_file_state(const struct stat& a, const struct stat& b) {
+  return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+Error changed_error(const std::string& what) {
+  return Error(ErrorKind::conflict, what + " changed while it was being copied",
+               "try again once it is complete");
+}
+
+// Why reading a mapping of `in_fd` failed: the file changed (shrank), or its pages could not
+// be read.
+Error unreadable_error(int in_fd, const struct stat& before, const std::string& what) {
+  struct stat now {};
+  if (::fstat(in_fd, &now) == 0 && !same_file_state(before, now)) return changed_error(what);
+  return errno_error(EIO, "cannot read " + what);
+}
+
+// The threads of one copy report to the copying thread through one lock and one signal.
+struct Board {
+  std::mutex mutex;
+  std::condition_variable cv;
+};
+
+// A thread that works through the windows handed to it, in order (hashing them, or writing
+// them), and says how far it got. The windows arrive with their pages already mapped in
+// (MAP_POPULATE, on the copying thread), so the hash spends its time in SHA-256, not in page
+// faults.
+class WindowWorker {
+ public:
+  /// Does one window; returns false when reading the mapping failed (SIGBUS, EFAULT); may
+  /// throw. `stop` asks it to give up early.
+  using Work = std::function<bool(const char* data, std::size_t n, std::uint64_t offset,
+                                  const std::atomic<bool>& stop)>;
+
+  WindowWorker(Board& board, Work work)
+      : m_board(board), m_work(std::move(work)), m_thread([this] { run(); }) {}
+  ~WindowWorker() {
+    {
+      std::lock_guard lock(m_board.mutex);
+      m_stop = true;
+    }
+    m_board.cv.notify_all();
+    m_thread.join();  // within one window at most: the windows in hand outlive this object
+  }
+  WindowWorker(const WindowWorker&) = delete;
+  WindowWorker& operator=(const WindowWorker&) = delete;
+
+  /// Queues `n` bytes at `offset`; they must stay mapped until done() has passed them.
+  /// Returns the bytes submitted so far, this piece included.
+  std::uint64_t submit(const char* data, std::size_t n, std::uint64_t offset) {
+    std::uint64_t submitted = 0;
+    {
+      std::lock_guard lock(m_board.mutex);
+      m_queue.push_back({data, n, offset});
+      submitted = m_submitted += n;
+    }
+    m_board.cv.notify_all();
+    return submitted;
+  }
+  /// With the board locked: the bytes done, in the order submitted.
+  std::uint64_t done() const { return m_done; }
+  /// The bytes submitted (on the submitting thread, or with the board locked).
+  std::uint64_t submitted() const { return m_submitted; }
+  /// With the board locked: true once the work failed (and the worker stopped);
+  /// rethrow_failure() says how.
+  bool failed() const { return m_failed; }
+  /// With the board locked, after failed(): rethrows what the work threw; returns when the
+  /// work reported a failed read.
+  void rethrow_failure() const {
+    if (m_error) std::rethrow_exception(m_error);
+  }
+
+ private:
+  struct Piece {
+    const char* data;
+    std::size_t n;
+    std::uint64_t offset;
+  };
+
+  void run() {
+    std::unique_lock lock(m_board.mutex);
+    for (;;) {
+      m_board.cv.wait(lock, [this] { return m_stop || !m_queue.empty(); });
+      if (m_stop) return;
+      const Piece piece = m_queue.front();
+      lock.unlock();
+      bool ok = false;
+      std::exception_ptr error;
+      try {
+        ok = m_work(piece.data, piece.n, piece.offset, m_stop);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      if (m_stop) return;
+      m_queue.pop_front();
+      if (!ok || error) {
+        m_error = error;
+        m_failed = true;
+        m_board.cv.notify_all();
+        return;
+      }
+      m_done += piece.n;
+      m_board.cv.notify_all();
+    }
+  }
+
+  Board& m_board;
+  Work m_work;
+  std::deque<Piece> m_queue;
+  std::uint64_t m_submitted = 0, m_done = 0;
+  std::atomic<bool> m_stop{false};  // also read by the work, without the lock
+  bool m_failed = false;
+  std::exception_ptr m_error;
+  std::thread m_thread;  // last: it starts once the members above exist
+};
+
+// A small file on the calling thread: one mapping, hashed, then written through the cache.
+Copied copy_small(int in_fd, const struct stat& before, int out_fd, const std::string& what,
+                  const ChunkFn& after_chunk, const std::string& out_what) {
+  const auto size = static_cast<std::size_t>(before.st_size);
+  Mapping map(in_fd, 0, size, what);
+  Sha256 hash;
+  if (!hash_mapped(hash, map.data(), size)) throw unreadable_error(in_fd, before, what);
+  Output out(out_fd, out_what, size, false);
+  if (!out.write(map.data(), size)) throw unreadable_error(in_fd, before, what);
+  if (after_chunk) after_chunk(size);
+  return {size, hash.hex_digest()};
+}
+
+// A large file: this thread maps it window by window and hands each window to the hashing
+// thread and to a writing thread, then reports progress as they move. With O_DIRECT, two
+// threads write alternate windows: a synchronous O_DIRECT write leaves the disk idle between
+// requests, and with two at once a shared disk gave about a fifth more throughput. At most
+// k_max_windows stay mapped.
+Copied copy_large(int in_fd, const struct stat& before, int out_fd, const std::string& what,
+                  const ChunkFn& after_chunk, const std::string& out_what) {
+  const auto size = static_cast<std::uint64_t>(before.st_size);
+  Output out(out_fd, out_what, size, true);
+  Sha256 hash;
+  struct Window {
+    Window(int fd, std::uint64_t off, std::size_t len, const std::string& what)
+        : map(fd, off, len, what, true), offset(off) {}
+    Mapping map;
+    std::uint64_t offset;
+    std::size_t writer = 0;        // which writer has it
+    std::uint64_t written_at = 0;  // that writer's done() once it is written
+    std::size_t tail = 0;          // bytes at its end left for this thread to write
+  };
+  std::deque<Window> mapped;      // oldest first; only this thread touches it
+  std::uint64_t mapped_from = 0;  // the offset of mapped.front()
+  std::uint64_t reported = 0;
+  // The workers come after what they use, so they are stopped and joined first.
+  Board board;
+  WindowWorker hasher(
+      board, [&](const char* data, std::size_t n, std::uint64_t, const std::atomic<bool>& stop) {
+        for (std::size_t i = 0; i < n && !stop.load(std::memory_order_relaxed); i += k_hash_piece)
+          if (!hash_mapped(hash, data + i, std::min(k_hash_piece, n - i))) return false;
+        return true;
+      });
+  const auto write = [&](const char* data, std::size_t n, std::uint64_t offset,
+                         const std::atomic<bool>&) {
+    return out.positional() ? out.write_at(data, n, offset) : out.write(data, n);
+  };
+  std::vector<std::unique_ptr<WindowWorker>> writers;
+  for (int i = out.positional() ? 2 : 1; i > 0; --i)
+    writers.push_back(std::make_unique<WindowWorker>(board, write));
+
+  // With the board locked: rethrows a worker's failure; drops the windows both hashed and
+  // written; returns the bytes both hashed and written (from the start, without gaps).
+  const auto settle = [&]() -> std::uint64_t {
+    const auto check = [&](const WindowWorker& worker) {
+      if (!worker.failed()) return;
+      worker.rethrow_failure();
+      throw unreadable_error(in_fd, before, what);
+    };
+    check(hasher);
+    for (const auto& writer : writers) check(*writer);
+    const auto done = [&](const Window& w) {
+      return w.tail == 0 && writers[w.writer]->done() >= w.written_at &&
+             hasher.done() >= w.offset + w.map.size();
+    };
+    while (!mapped.empty() && done(mapped.front())) {
+      mapped_from += mapped.front().map.size();
+      mapped.pop_front();
+    }
+    return mapped_from;
+  };
+  // Waits until `ready` holds (with the board locked), running after_chunk as progress moves.
+  const auto wait_until = [&](const auto& ready) {
+    std::unique_lock lock(board.mutex);
+    for (;;) {
+      const std::uint64_t progress = settle();
+      if (progress > reported) {
+        reported = progress;
+        lock.unlock();
+        if (after_chunk) after_chunk(progress);  // may throw: the workers stop, then unmap
+        lock.lock();
+        continue;
+      }
+      if (ready()) return;
+      board.cv.wait(lock);
+    }
+  };
+
+  for (std::uint64_t off = 0, k = 0; off < size; off += k_window, ++k) {
+    const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(k_window, size - off));
+    wait_until([&] { return mapped.size() < k_max_windows; });
+    Window& w = mapped.emplace_back(in_fd, off, len, what);
+    hasher.submit(w.map.data(), len, off);
+    // Read ahead of the writes when the source is not in the page cache.
+    if (off + len < size)
+      (void)::posix_fadvise(in_fd, static_cast<off_t>(off + len), k_window, POSIX_FADV_WILLNEED);
+    // An unaligned tail waits until the other writes are done: writing it takes O_DIRECT off
+    // the descriptor, for every thread.
+    if (out.positional()) w.tail = len % k_direct_align;
+    w.writer = k % writers.size();
+    w.written_at = len > w.tail ? writers[w.writer]->submit(w.map.data(), len - w.tail, off)
+                                : writers[w.writer]->submitted();
+  }
+  if (!mapped.empty() && mapped.back().tail > 0) {
+    Window& last = mapped.back();
+    wait_until([&] {
+      return std::all_of(writers.begin(), writers.end(),
+                         [](const auto& wr) { return wr->done() == wr->submitted(); });
+    });
+    const std::size_t from = last.map.size() - last.tail;
+    if (!out.write_at(last.map.data() + from, last.tail, last.offset + from))
+      throw unreadable_error(in_fd, before, what);
+    last.tail = 0;
+  }
+  wait_until([&] { return mapped.empty(); });
+  out.finish(size);
+  return {size, hash.hex_digest()};
+}
+
 }  // namespace
 
 ChunkFn with_writeback(int fd, ChunkFn after_chunk) {
@@ -164,68 +595,26 @@ Copied copy_file_hashed(int in_fd, int out_fd, const std::string& what, const Ch
   struct stat before {};
   if (::fstat(in_fd, &before) != 0) throw errno_error(errno, "cannot stat " + what);
   const auto size = static_cast<std::uint64_t>(before.st_size);
-
-  // The hash thread reads the source on its own; the page cache serves both readers.
-  std::atomic<bool> stop{false};
-  std::exception_ptr hash_error;
-  std::string digest;
-  std::thread hasher([&] {
-    try {
-      Sha256 h;
-      auto buf = std::make_unique_for_overwrite<char[]>(k_buffer_size);
-      std::uint64_t off = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        ssize_t n = ::pread(in_fd, buf.get(), k_buffer_size, static_cast<off_t>(off));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw errno_error(errno, "cannot read " + what);
-        if (n == 0) break;
-        h.update(buf.get(), static_cast<std::size_t>(n));
-        off += static_cast<std::uint64_t>(n);
-      }
-      digest = h.hex_digest();
-    } catch (...) {
-      hash_error = std::current_exception();
-    }
-  });
-  struct Joiner {
-    std::thread& t;
-    std::atomic<bool>& stop;
-    ~Joiner() {
-      stop = true;
-      if (t.joinable()) t.join();
-    }
-  } joiner{hasher, stop};
-
-  std::uint64_t done = 0;
-  loff_t in_off = 0;
-  bool kernel = true;
-  while (kernel) {
-    ssize_t n = ::copy_file_range(in_fd, &in_off, out_fd, nullptr, k_kernel_chunk, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP) && done == 0) {
-      kernel = false;  // e.g. a file system that cannot: copy through user space instead
-      break;
-    }
-    if (n < 0) throw errno_error(errno, "cannot copy " + what);
-    if (n == 0) break;
-    done += static_cast<std::uint64_t>(n);
-    if (after_chunk) after_chunk(done);
+  // An empty size may not mean an empty file (/proc), and a file system may refuse mmap:
+  // both are streamed through buffers.
+  bool mappable = size > 0;
+  if (mappable) {
+    void* probe = ::mmap(nullptr, 1, PROT_READ, MAP_SHARED, in_fd, 0);
+    mappable = probe != MAP_FAILED;
+    if (mappable) ::munmap(probe, 1);
   }
-  if (!kernel) {
-    stop = true;
-    hasher.join();
+  if (!mappable) {
     if (::lseek(in_fd, 0, SEEK_SET) != 0) throw errno_error(errno, "cannot rewind " + what);
     return copy_hashed(fd_reader(in_fd, what), fd_writer(out_fd, out_what), after_chunk);
   }
-  hasher.join();
-  if (hash_error) std::rethrow_exception(hash_error);
-
+  install_bus_guard();
+  const Copied copied = size <= k_one_thread_max
+                            ? copy_small(in_fd, before, out_fd, what, after_chunk, out_what)
+                            : copy_large(in_fd, before, out_fd, what, after_chunk, out_what);
   struct stat after {};
   if (::fstat(in_fd, &after) != 0) throw errno_error(errno, "cannot stat " + what);
-  if (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
-      after.st_mtim.tv_nsec != before.st_mtim.tv_nsec || done != size)
-    throw Error(ErrorKind::conflict, what + " changed while it was being copied", "try again once it is complete");
-  return {done, digest};
+  if (!same_file_state(before, after)) throw changed_error(what);
+  return copied;
 }
 
 }  // namespace wfctl

@@ -85,7 +85,8 @@ class Publication {
 
   /// The published file's stat.
   const LakeFile& file() const { return m_file; }
-  /// Makes the publication final: the replaced file's last link goes (its space is freed).
+  /// Makes the publication final: the replaced file's last link goes; its space is freed
+  /// here when small, else by a detached process (close_unlinked) a moment later.
   void commit() noexcept;
 
  private:
@@ -171,8 +172,9 @@ class DataLake {
   /// Throws Error(invalid_input) unless `record` is in 1..INT64_MAX.
   static void check_record(RecordId record);
 
-  /// Copies `source` into a new temporary file under tmp/ (in the kernel when it is a
-  /// regular file), hashing on a second thread, and fsyncs it; returns it staged. Throws what `source` throws, or Error for I/O failures;
+  /// Copies `source` into a new temporary file under tmp/ (from a mapping, past the page
+  /// cache, when it is a regular file: copy_file_hashed), hashing on a second thread, and
+  /// fsyncs it; returns it staged. Throws what `source` throws, or Error for I/O failures;
   /// nothing is left behind on failure. Also removes temporary files of dead processes
   /// (once per DataLake).
   StagedFile stage(const ByteSource& source);
