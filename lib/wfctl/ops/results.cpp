@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <wfctl/error.hpp>
+#include <vector>
 #include <wfctl/util/copy.hpp>
 #include <wfctl/util/fs.hpp>
 #include <wfctl/store/lake/data_lake.hpp>
-#include <wfctl/util/signals.hpp>
 #include <wfctl/ops/workflows.hpp>
 
 namespace wfctl {
@@ -44,10 +44,16 @@ UniqueFd spool(const ByteSource& source, const Cancel& cancel) {
   std::string dir = fs::temp_directory_path().string();
   UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (!fd) throw errno_error(errno, "cannot create a temporary file in " + dir);
-  copy_hashed(source.read, fd_writer(fd.get(), "a temporary file in " + dir), [&](std::uint64_t done) {
+  // A plain copy: the bytes are hashed once, when they are stored.
+  const std::string what = "a temporary file in " + dir;
+  std::vector<char> buf(1 << 20);
+  std::uint64_t done = 0;
+  while (std::size_t n = source.read(buf.data(), buf.size())) {
+    write_all(fd.get(), buf.data(), n, what);
+    done += n;
     cancel.check();
     if (source.progress) source.progress(done);
-  });
+  }
   if (::lseek(fd.get(), 0, SEEK_SET) != 0) throw errno_error(errno, "cannot rewind a temporary file");
   return fd;
 }

@@ -74,7 +74,6 @@ std::vector<Workflow> create_workflows(Store& store, const std::vector<WorkflowD
 
 std::vector<ApplyOutcome> apply_workflows(Store& store, const std::vector<WorkflowDraft>& drafts,
                                           const WriteCall<std::vector<ApplyOutcome>>& call) {
-  check_unique_keys(drafts);
   require_all_or_nothing(store, drafts.size(), "applying");
   return store.apply_workflows(drafts, call);
 }

@@ -32,7 +32,8 @@ Workflow update_workflow(Store& store, WorkflowId id, const std::optional<std::s
 /// without multi_object_transactions (they could not be all or nothing).
 std::vector<Workflow> create_workflows(Store& store, const std::vector<WorkflowDraft>& drafts,
                                        const WriteCall<std::vector<Workflow>>& call = {});
-/// Store::apply_workflows after check_unique_keys, with the same refusal as create_workflows.
+/// Store::apply_workflows (which refuses two drafts with one key), with the same refusal as
+/// create_workflows.
 std::vector<ApplyOutcome> apply_workflows(Store& store, const std::vector<WorkflowDraft>& drafts,
                                           const WriteCall<std::vector<ApplyOutcome>>& call = {});
 /// Store::delete_workflows, with the same refusal for several ids.
