@@ -116,7 +116,7 @@ ResultFile ingest_result(Store& store, RecordId record, const std::optional<std:
       }
       validate_dicom(input.file_fd, stored, o.cancel);
     }
-    auto writer = store.write_result(record, stored, ResultWriteOptions{o.force, o.cancel});
+    auto writer = store.write_result(record, stored, ResultWriteOptions{o.force, o.cancel, std::nullopt});
     writer->write_from(input);
     return writer->commit(o.before_commit);
   } catch (const Error& e) {

@@ -56,6 +56,11 @@ void check(const ListQuery& query) {
                            "value_error.number.not_ge", {}}});
 }
 
+JobQueue& Store::jobs() {
+  require(*this, Capability::job_queue, "a job queue");
+  throw Error(ErrorKind::internal, "store " + describe() + " claims a job queue but has none");
+}
+
 void ResultWriter::write_from(const ByteSource& source) {
   std::vector<char> buf(1 << 20);
   std::uint64_t done = 0;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <wfctl/jobs/queue.hpp>
+#include <wfctl/model/job.hpp>
 #include <wfctl/model/result.hpp>
 #include <wfctl/model/workflow.hpp>
 #include <wfctl/util/cancel.hpp>
@@ -85,6 +87,10 @@ struct WriteCall {
 struct ResultWriteOptions {
   bool force = false;  // replace an existing file instead of failing with conflict
   Cancel cancel;       // checked between chunks, and while waiting for a lock at commit
+  /// A job to submit with the file, in the same transaction as its index entry (the
+  /// reference's upload → reconstruction): the file never exists without its job, nor the
+  /// job without its file. Needs the job_queue capability.
+  std::optional<JobSpec> job;
 };
 
 /// One result file being written: write chunks (or a whole source), then commit() or
@@ -101,6 +107,9 @@ class ResultWriter {
   /// `before_commit` runs first (throwing from it stores nothing). Throws Error(conflict)
   /// when the file appeared meanwhile and !force.
   virtual ResultFile commit(const BeforeCommit<ResultFile>& before_commit = {}) = 0;
+  /// The job submitted with the file (ResultWriteOptions::job): set once commit() recorded
+  /// it, so before_commit can see it; nullopt without one.
+  virtual std::optional<Job> job() const { return std::nullopt; }
 };
 
 /// Thread safety: one Store object may be called from many threads at once (a server's
@@ -158,6 +167,9 @@ class Store {
   /// A local path to the stored file when the backend has one (used for DICOM work), or
   /// nullopt when the file must be fetched with read_result.
   virtual std::optional<std::string> local_result_path(RecordId record, const std::string& name) = 0;
+
+  /// The store's job queue; throws Error(not_supported) unless the store has job_queue.
+  virtual JobQueue& jobs();
 
   /// A human-readable description of where this store is, credentials redacted.
   virtual std::string describe() const = 0;
