@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include <wfctl/error.hpp>
+#include <wfctl/jobs/settings.hpp>
 #include <wfctl/util/fs.hpp>
 #include <wfctl/version.hpp>
 
@@ -35,7 +36,7 @@ Store& AppContext::store() {
     StoreOptions opts;
     opts.token_file = s.get(config::Key::token_file).value;
     opts.lock_timeout = config::lock_timeout(s);
-    opts.cancel = m_cancel;  // Ctrl-C stops every call, also those given no token of their own
+    if (!m_store_survives_signals) opts.cancel = m_cancel;  // Ctrl-C stops every call, also those given no token of their own
     // Only a person at a terminal is told; a script's stderr stays quiet.
     if (::isatty(STDERR_FILENO) == 1) {
       opts.on_lock_wait = [](const std::string& store) {
@@ -49,6 +50,13 @@ Store& AppContext::store() {
   }
   return *m_store;
 }
+
+Transport& AppContext::transport() {
+  if (!m_transport) m_transport = open_transport(transport_options(settings()));
+  return *m_transport;
+}
+
+std::map<std::string, Handler> AppContext::handlers() { return configured_handlers(config_file(), settings()); }
 
 namespace {
 output::Options options_for(const config::Setting& setting, bool no_headers) {

@@ -11,6 +11,8 @@
 #include <wfctl/config/config.hpp>
 #include <wfctl/output/render.hpp>
 #include <wfctl/error.hpp>
+#include <wfctl/jobs/handler.hpp>
+#include <wfctl/jobs/transport.hpp>
 #include <wfctl/store/store.hpp>
 #include <wfctl/util/cancel.hpp>
 
@@ -32,6 +34,13 @@ class AppContext {
   const config::Settings& settings();
   /// The store named by the settings, opened on first use.
   Store& store();
+  /// The job transport named by the settings (local or kafka), opened on first use.
+  Transport& transport();
+  /// The handlers of the selected context (config file "handlers:").
+  std::map<std::string, Handler> handlers();
+  /// Makes the store opened next ignore Ctrl-C and SIGTERM (the worker, which finishes or
+  /// gives back its jobs on a stop request, and must still write to the store to do so).
+  void store_survives_signals() { m_store_survives_signals = true; }
   /// Output options: the resolved -o format and --no-headers.
   output::Options output();
   /// Output options from the -o flag and WFCTL_OUTPUT only, never reading the config file
@@ -57,6 +66,8 @@ class AppContext {
   std::optional<config::ConfigFile> m_config;
   std::optional<config::Settings> m_settings;
   std::unique_ptr<Store> m_store;
+  std::unique_ptr<Transport> m_transport;
+  bool m_store_survives_signals = false;
 };
 
 /// Sets up the root command: global options (from the settings table) accepted in any
@@ -74,6 +85,8 @@ void add_result_commands(CLI::App& app, AppContext& ctx);
 void add_completion_commands(CLI::App& app, AppContext& ctx);
 void add_version_command(CLI::App& app, AppContext& ctx);
 void add_help_command(CLI::App& app, AppContext& ctx);
+void add_job_commands(CLI::App& app, AppContext& ctx);
+void add_worker_command(CLI::App& app, AppContext& ctx);
 
 /// Gives `cmd` the example its --help shows (one or more lines of "wfctl ..." commands).
 void example(CLI::App* cmd, const std::string& lines);

@@ -35,7 +35,8 @@ void add_upload(CLI::App& group, AppContext& ctx) {
   struct Opts {
     std::string record, file;
     std::optional<std::string> name;
-    bool force = false, dicom = false;
+    bool force = false, dicom = false, no_job = false;
+    std::string topic{k_default_topic};
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = group.add_subcommand("upload", "Store a file at records/RECORD/NAME (atomic, streamed, sha256 recorded)");
@@ -44,6 +45,8 @@ void add_upload(CLI::App& group, AppContext& ctx) {
   cmd->add_option("--name", o->name, "Stored file name (default: FILE's base name)");
   cmd->add_flag("--force", o->force, "Replace an existing file");
   cmd->add_flag("--dicom", o->dicom, "Validate as DICOM even without a .dcm name");
+  cmd->add_flag("--no-job", o->no_job, "Submit no reconstruction job (one is submitted unless NAME is record-RECORD.dcm)");
+  cmd->add_option("--topic", o->topic, "Topic of the reconstruction job (default mri_cartesian_reco)");
   example(cmd, "wfctl result upload 7 kspace.npy\nwfctl result upload 7 - --name record-7.dcm < result.dcm");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
@@ -53,14 +56,26 @@ void add_upload(CLI::App& group, AppContext& ctx) {
         throw Error(ErrorKind::usage, "uploading from stdin needs --name", "e.g. wfctl result upload 7 - --name kspace.npy");
       InputFile input(o->file);
       Progress bar("uploading");
-      IngestOptions io{o->force, o->dicom, ctx.cancel(), {}};
-      io.before_commit = print_before_commit<ResultFile>([out, &bar](std::ostream& text, const ResultFile& f) {
+      if (o->no_job && o->topic != k_default_topic) throw Error(ErrorKind::usage, "--topic and --no-job contradict each other");
+      IngestOptions io;
+      io.force = o->force;
+      io.dicom = o->dicom;
+      io.cancel = ctx.cancel();
+      io.job = UploadJob{!o->no_job, o->topic};
+      io.transport = &ctx.transport();
+      io.before_commit = print_before_commit<Ingested>([out, &bar](std::ostream& text, const Ingested& in) {
         bar.clear();
-        if (out.format == output::Format::table || out.format == output::Format::wide)
-          text << fmt::format("{} uploaded: {} bytes, sha256 {}\n",
-                              record_path(f.record_id, f.name), f.size, f.sha256);
-        else
+        const ResultFile& f = in.file;
+        if (out.format == output::Format::table || out.format == output::Format::wide) {
+          text << fmt::format("{} uploaded: {} bytes, sha256 {}\n", record_path(f.record_id, f.name), f.size, f.sha256);
+          if (in.job) text << fmt::format("job/{} submitted ({})\n", in.job->id, in.job->topic);
+        } else if (output::is_structured(out.format)) {
+          Json uploaded = to_json(f);
+          uploaded["job"] = in.job ? to_json(*in.job) : Json(nullptr);
+          output::print_structured(text, uploaded, out.format);
+        } else {
           output::print_result(text, f, out);
+        }
       });
       ctx.hint(ErrorKind::conflict, "use --force to replace it");
       ctx.hint("value_error.dicom", "upload it without --dicom and under another extension to store it as opaque bytes");

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   wfctl::cli::configure_root(app, ctx);
   wfctl::cli::add_workflow_commands(app, ctx);
   wfctl::cli::add_result_commands(app, ctx);
+  wfctl::cli::add_job_commands(app, ctx);
+  wfctl::cli::add_worker_command(app, ctx);
   wfctl::cli::add_config_commands(app, ctx);
   wfctl::cli::add_completion_commands(app, ctx);
   wfctl::cli::add_version_command(app, ctx);

@@ -272,7 +272,7 @@ TEST_CASE("results: ingest applies the name rules and checks DICOM, or refuses",
   CHECK_FALSE(s.find_result(5, "record-5.dcm"));
   if (f.caps().arbitrary_result_names) {
     auto stored = ingest_result(s, 5, std::string("kspace.npy"), bytes("raw"), {});
-    CHECK(stored.name == "kspace.npy");
+    CHECK(stored.file.name == "kspace.npy");
     IngestOptions as_dicom;
     as_dicom.dicom = true;
     error_of(ErrorKind::invalid_input, [&] { ingest_result(s, 5, std::string("k2.npy"), bytes("raw"), as_dicom); });

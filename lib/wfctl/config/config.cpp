@@ -55,6 +55,34 @@ std::optional<std::string> default_store(const EnvLookup& env) {
 std::optional<std::string> default_output(const EnvLookup&) { return std::string("table"); }
 std::optional<std::string> no_default(const EnvLookup&) { return std::nullopt; }
 std::optional<std::string> default_lock_timeout(const EnvLookup&) { return std::string("30s"); }
+std::optional<std::string> default_transport(const EnvLookup&) { return std::string("local"); }
+std::optional<std::string> default_kafka_group(const EnvLookup&) { return std::string("wfctl"); }
+std::optional<std::string> default_kafka_timeout(const EnvLookup&) { return std::string("10s"); }
+
+std::string transport_problem(const std::string& v) {
+  if (v == "local" || v == "kafka") return {};
+  return "use one of: local, kafka";
+}
+
+std::string brokers_problem(const std::string& v) {
+  if (auto why = text_problem(v); !why.empty()) return why;
+  if (v.find_first_of(" \t") != std::string::npos) return "give HOST:PORT[,HOST:PORT...] without spaces";
+  return {};
+}
+
+// Topic names allow [A-Za-z0-9._-], so a prefix may hold those only.
+std::string prefix_problem(const std::string& v) {
+  for (unsigned char c : v)
+    if (!std::isalnum(c) && c != '.' && c != '_' && c != '-') return "use only A-Z a-z 0-9 . _ -";
+  if (v.empty()) return "give a value that is not empty";
+  return {};
+}
+
+std::string timeout_problem(const std::string& v) {
+  auto d = parse_duration(v);
+  if (d && d->count() > 0) return {};
+  return "use a duration such as 10s, 1500ms or 1m (more than 0, at most 24h)";
+}
 
 const std::vector<SettingSpec> k_table = {
     {Key::store, "store", "store", "--store", "WFCTL_STORE", "URL", "Store: a directory, sqlite:PATH, or http(s)://URL",
@@ -65,6 +93,18 @@ const std::vector<SettingSpec> k_table = {
      "File holding a bearer token for a remote store", no_default, text_problem},
     {Key::lock_timeout, "lock-timeout", "lock timeout", "--lock-timeout", "WFCTL_LOCK_TIMEOUT", "DURATION",
      "How long a write waits for another process's lock (30s, 500ms, 0)", default_lock_timeout, duration_problem},
+    {Key::transport, "transport", "transport", "--transport", "WFCTL_TRANSPORT", "NAME",
+     "How jobs reach workers: local (the store's queue) or kafka", default_transport, transport_problem},
+    {Key::kafka_brokers, "kafka-brokers", "kafka brokers", "--kafka-brokers", "WFCTL_KAFKA_BROKERS", "HOST:PORT,...",
+     "Kafka bootstrap servers of the kafka transport", no_default, brokers_problem},
+    {Key::kafka_topic_prefix, "kafka-topic-prefix", "kafka topic prefix", "--kafka-topic-prefix",
+     "WFCTL_KAFKA_TOPIC_PREFIX", "PREFIX", "Put before every job topic on Kafka (e.g. site1.)", no_default, prefix_problem},
+    {Key::kafka_group, "kafka-group", "kafka consumer group", "--kafka-group", "WFCTL_KAFKA_GROUP", "GROUP",
+     "Consumer group of kafka workers (ScanHub's own consumers keep theirs)", default_kafka_group, text_problem},
+    {Key::kafka_config, "kafka-config", "kafka config file", "--kafka-config", "WFCTL_KAFKA_CONFIG", "FILE",
+     "librdkafka properties file (key=value lines: security.protocol, sasl.*, ssl.*)", no_default, text_problem},
+    {Key::kafka_timeout, "kafka-timeout", "kafka timeout", "--kafka-timeout", "WFCTL_KAFKA_TIMEOUT", "DURATION",
+     "How long a publish waits for the broker's acknowledgement", default_kafka_timeout, timeout_problem},
 };
 
 std::string read_file(const std::string& path, bool& exists) {
@@ -252,6 +292,12 @@ Settings resolve(const Flags& flags, const EnvLookup& env, const ConfigFile& fil
     }
   }
   return s;
+}
+
+std::chrono::milliseconds duration_setting(const Settings& settings, Key key) {
+  const Setting& s = settings.get(key);
+  check_value(key, *s.value, s.source);
+  return *parse_duration(*s.value);
 }
 
 std::chrono::milliseconds lock_timeout(const Settings& settings) {

@@ -17,7 +17,18 @@ namespace wfctl::config {
 
 /// The settings a context may hold (the config path and the context name select the file
 /// and the context, so they are resolved apart).
-enum class Key { store, output, token_file, lock_timeout };
+enum class Key {
+  store,
+  output,
+  token_file,
+  lock_timeout,
+  transport,
+  kafka_brokers,
+  kafka_topic_prefix,
+  kafka_group,
+  kafka_config,
+  kafka_timeout,
+};
 
 /// Reads an environment variable; nullopt when unset. Injected so tests need no real env.
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
@@ -53,6 +64,8 @@ void check_value(Key key, const std::string& value, const std::string& source);
 struct Context {
   std::string name;
   std::map<Key, std::string> values;
+  /// handlers: the worker's command per job topic ("mri_cartesian_reco": "reco {input} {output}").
+  std::map<std::string, std::string> handlers;
 
   /// The context's value for `key`, or nullopt when it sets none.
   std::optional<std::string> get(Key key) const;
@@ -138,5 +151,8 @@ Settings resolve(const Flags& flags, const EnvLookup& env, const ConfigFile& fil
 
 /// The lock-timeout setting as a duration; throws Error(usage) naming its source when invalid.
 std::chrono::milliseconds lock_timeout(const Settings& settings);
+
+/// A duration setting (lock-timeout, kafka-timeout); throws Error(usage) naming its source.
+std::chrono::milliseconds duration_setting(const Settings& settings, Key key);
 
 }  // namespace wfctl::config

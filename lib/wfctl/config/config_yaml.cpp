@@ -65,18 +65,38 @@ class ConfigParser {
     for (next(); m_event.type != YAML_MAPPING_END_EVENT; next()) {
       const yaml_mark_t key_mark = m_event.start_mark;
       const std::string key = key_text();
+      if (key == "handlers") {
+        next();
+        c.handlers = handlers(name);
+        continue;
+      }
       const SettingSpec* row = nullptr;
       for (const auto& r : settings_table())
         if (key == r.name) row = &r;
       if (!row) {
         std::string known;
         for (const auto& r : settings_table()) known += (known.empty() ? "" : ", ") + std::string(r.name);
+        known += ", handlers";
         fail_at(key_mark, fmt::format("unknown key '{}' in context '{}' (known: {})", key, name, known));
       }
       next();
       c.values[row->key] = value_text(key);
     }
     return c;
+  }
+
+  // handlers: {topic: command}, the worker's command per job topic.
+  std::map<std::string, std::string> handlers(const std::string& context) {
+    std::map<std::string, std::string> out;
+    if (is_null_scalar()) return out;
+    if (m_event.type != YAML_MAPPING_START_EVENT)
+      fail(fmt::format("'handlers' of context '{}' must be a mapping of topic to command", context));
+    for (next(); m_event.type != YAML_MAPPING_END_EVENT; next()) {
+      const std::string topic = key_text();
+      next();
+      out[topic] = value_text(topic);
+    }
+    return out;
   }
 
   void next() {
@@ -138,6 +158,11 @@ std::string render_config(const ConfigFile& cfg) {
     Json values = Json::object();
     for (const auto& row : settings_table())
       if (auto v = c.get(row.key)) values[row.name] = *v;
+    if (!c.handlers.empty()) {
+      Json h = Json::object();
+      for (const auto& [topic, command] : c.handlers) h[topic] = command;
+      values["handlers"] = std::move(h);
+    }
     contexts[c.name] = std::move(values);
   }
   root["contexts"] = std::move(contexts);

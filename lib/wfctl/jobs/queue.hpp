@@ -89,6 +89,11 @@ class JobQueue {
   /// no longer this worker's (cancelled meanwhile); then nothing changes.
   virtual std::optional<Job> finish(const FinishRequest& request) = 0;
 
+  /// Gives a running job of `worker` back to the queue without counting the attempt (a
+  /// worker stopping before its handler finished); nothing when it is no longer this
+  /// worker's.
+  virtual void release(JobId id, const std::string& worker, const std::string& message) = 0;
+
   /// Cancels every id, all or nothing: queued and running jobs become cancelled (a running
   /// job's worker sees `lost` at its next heartbeat and stops the handler). Throws
   /// Error(not_found) for a missing id, Error(conflict) for a job that already ended
@@ -104,16 +109,16 @@ class JobQueue {
   /// Counts the jobs that are not final, for `worker --once` (topics empty: all).
   virtual QueueDepth depth(const std::vector<std::string>& topics, bool transported) = 0;
 
-  /// Appends to the job's log (the handler's stdout and stderr); the store keeps at most
-  /// k_log_limit bytes per job and says where it cut.
+  /// Appends to the job's log (the handler's stdout and stderr, in the order printed); the
+  /// store keeps the first k_log_limit bytes of a job and then one line saying it cut there
+  /// (the job's message keeps the tail of stderr). Nothing when there is no such job.
   virtual void append_log(JobId id, std::string_view bytes) = 0;
   /// The log from byte `offset`; empty when there is nothing (yet) past it. Throws
   /// Error(not_found) when there is no such job.
   virtual std::string read_log(JobId id, std::uint64_t offset) = 0;
 };
 
-/// The most log a store keeps per job (4 MiB); the worker keeps the head and the tail of
-/// what a handler printed past it.
+/// The most log a store keeps per job (4 MiB).
 inline constexpr std::uint64_t k_log_limit = 4u << 20;
 
 }  // namespace wfctl

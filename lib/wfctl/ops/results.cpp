@@ -96,13 +96,20 @@ ByteSource InputFile::source(const ProgressFn& progress) const {
   return source;
 }
 
-ResultFile ingest_result(Store& store, RecordId record, const std::optional<std::string>& name,
-                         const ByteSource& source, const IngestOptions& o) {
+Ingested ingest_result(Store& store, RecordId record, const std::optional<std::string>& name,
+                       const ByteSource& source, const IngestOptions& o) {
   const std::string stored = name.value_or(default_result_name(record));
   lake::DataLake::check_record(record);
   lake::DataLake::check_name(stored);
   if (stored != default_result_name(record))
     require(store, Capability::arbitrary_result_names, fmt::format("storing a file named '{}'", lake::escape_name(stored)));
+  const bool external = o.transport && o.transport->external();
+  auto job = upload_job(record, stored, o.job, external);
+  if (job) {
+    require(store, Capability::job_queue, "submitting the reconstruction job of an upload");
+    check(*job);
+  }
+  Ingested done;
   try {
     UniqueFd spooled;
     ByteSource input = source;
@@ -116,13 +123,25 @@ ResultFile ingest_result(Store& store, RecordId record, const std::optional<std:
       }
       validate_dicom(input.file_fd, stored, o.cancel);
     }
-    auto writer = store.write_result(record, stored, ResultWriteOptions{o.force, o.cancel, std::nullopt});
+    auto writer = store.write_result(record, stored, ResultWriteOptions{o.force, o.cancel, job});
     writer->write_from(input);
-    return writer->commit(o.before_commit);
+    BeforeCommit<ResultFile> hook;
+    if (o.before_commit) hook = [&](const ResultFile& f) { o.before_commit(Ingested{f, writer->job()}); };
+    done.file = writer->commit(hook);
+    done.job = writer->job();
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::interrupted || source.name.empty()) throw;
     throw e.with_context(fmt::format("uploading {}", source.name));
   }
+  // Stored with its job: now the transport carries it (a failure here keeps both, marked).
+  if (done.job && o.transport) {
+    try {
+      done.job = deliver_job(store, *o.transport, *done.job, o.cancel);
+    } catch (const Error& e) {
+      throw Error(e.kind(), fmt::format("{} was stored, but {}", record_path(record, stored), e.what()), e.hint());
+    }
+  }
+  return done;
 }
 
 ResultFile download_result(Store& store, const DownloadRequest& r) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <wfctl/dicom/dicom.hpp>
+#include <wfctl/ops/jobs.hpp>
 #include <wfctl/store/store.hpp>
 #include <wfctl/util/fs.hpp>
 
@@ -38,14 +39,23 @@ class InputFile {
   std::string m_name;
 };
 
+/// What an upload stored: the file, and the reconstruction job submitted with it.
+struct Ingested {
+  ResultFile file;
+  std::optional<Job> job;
+};
+
 struct IngestOptions {
   bool force = false;  // replace an existing file
   bool dicom = false;  // validate as DICOM even without a .dcm name
   Cancel cancel;
-  /// Runs inside the store's write, once the file is stored but before it commits; throwing
-  /// from it stores nothing. The CLI prints here; the jobs issue submits the reconstruction
-  /// job here, so that the file and its job land together or not at all.
-  BeforeCommit<ResultFile> before_commit;
+  /// Runs inside the store's write, once the file and its job are recorded but before they
+  /// commit; throwing from it stores nothing. The CLI prints here.
+  BeforeCommit<Ingested> before_commit;
+  /// The reconstruction job (see upload_job() in ops/jobs.hpp), submitted in the same
+  /// transaction as the file; `transport` (may be null: local) carries it afterwards.
+  UploadJob job;
+  Transport* transport = nullptr;
 };
 
 /// Stores `source` at records/RECORD/NAME, NAME defaulting to record-RECORD.dcm. The name must
@@ -53,8 +63,10 @@ struct IngestOptions {
 /// arbitrary_result_names. When NAME ends in .dcm (any case) or options.dicom is set, the bytes
 /// must be a complete DICOM file, checked before anything is stored. Throws
 /// Error(invalid_input) for an unsafe name or a bad DICOM file, Error(conflict) when the file
-/// exists and !force, Error(not_supported), Error(interrupted) once cancelled.
-ResultFile ingest_result(Store& store, RecordId record, const std::optional<std::string>& name,
+/// exists and !force, Error(not_supported), Error(interrupted) once cancelled; and, when the
+/// file and its job were stored but the transport did not take the job, Error(unavailable)
+/// saying so (the job is marked undelivered: `job retry` sends it again).
+Ingested ingest_result(Store& store, RecordId record, const std::optional<std::string>& name,
                          const ByteSource& source, const IngestOptions& options);
 
 struct DownloadRequest {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <wfctl/model/job.hpp>
 #include <wfctl/model/result.hpp>
 #include <wfctl/model/workflow.hpp>
 
@@ -58,6 +59,14 @@ void print_changed(std::ostream& out, const std::vector<Workflow>& list, const s
 void print_results(std::ostream& out, const std::vector<ResultFile>& list, const Options& o);
 /// One result file.
 void print_result(std::ostream& out, const ResultFile& r, const Options& o);
+
+/// Jobs as a table (wide adds times, worker, delivery, output), JSON/YAML list, or ids.
+void print_jobs(std::ostream& out, const std::vector<Job>& list, const Options& o);
+/// One job: the object in JSON/YAML, a one-row table, or its id.
+void print_job(std::ostream& out, const Job& j, const Options& o);
+/// Jobs a command changed: "job/ID <verb>" lines in table form, ids with -o name, the job
+/// objects (an object for one, an array for several) in JSON/YAML.
+void print_changed_jobs(std::ostream& out, const std::vector<Job>& list, const std::string& verb, const Options& o);
 
 /// A byte count for people: "1.5 MiB".
 std::string human_size(std::uint64_t bytes);

@@ -168,6 +168,10 @@ class Store {
   /// nullopt when the file must be fetched with read_result.
   virtual std::optional<std::string> local_result_path(RecordId record, const std::string& name) = 0;
 
+  /// The folder that holds records/ when the data lake is on this machine (a handler's
+  /// {data_lake}), or nullopt.
+  virtual std::optional<std::string> data_lake_path() const { return std::nullopt; }
+
   /// The store's job queue; throws Error(not_supported) unless the store has job_queue.
   virtual JobQueue& jobs();
 

@@ -9,6 +9,8 @@ namespace wfctl {
 namespace {
 std::atomic<int> g_signal{0};
 std::atomic<long long> g_first_ns{0};
+std::atomic<int> g_count{0};
+std::atomic<bool> g_second_counts{false};
 
 long long now_ns() noexcept {
   struct timespec ts {};
@@ -23,9 +25,14 @@ void on_signal(int sig) {
   int none = 0;
   if (g_signal.compare_exchange_strong(none, sig)) {
     g_first_ns.store(now_ns());
+    g_count.store(1);
     return;
   }
   if (now_ns() - g_first_ns.load() < 500'000'000) return;
+  if (g_second_counts.load()) {
+    g_count.store(2);
+    return;
+  }
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
@@ -42,6 +49,10 @@ void install_interrupt_handler() {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 }
+
+void count_second_signal() noexcept { g_second_counts.store(true); }
+
+int signal_count() noexcept { return g_count.load(); }
 
 int interrupt_signal() noexcept {
   int sig = g_signal.load();

@@ -9,6 +9,11 @@ namespace wfctl {
 /// Installs the SIGINT/SIGTERM handlers (SIGPIPE keeps its default: `wfctl … | head` ends
 /// quietly) and points interrupt_requested() at their flag.
 void install_interrupt_handler();
+/// Makes a second signal (half a second or more after the first) a second request instead
+/// of the end of the process: the worker then stops its handlers and gives their jobs back.
+void count_second_signal() noexcept;
+/// 0 before any signal, 1 after the first request to stop, 2 after a second one.
+int signal_count() noexcept;
 /// The signal that asked to stop (SIGINT when none did yet): the exit status is 128 + it.
 int interrupt_signal() noexcept;
 }  // namespace wfctl

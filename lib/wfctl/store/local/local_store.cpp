@@ -121,7 +121,7 @@ const Capabilities& LocalStore::capabilities() const {
     Capabilities c;
     c.multi_object_transactions = c.result_listing = c.arbitrary_result_names = c.stored_digests = true;
     c.definition_update = c.result_deletion = true;
-    c.job_queue = false;  // the job queue comes with the jobs issue
+    c.job_queue = true;
     return c;
   }();
   return caps;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 
+#include <wfctl/store/local/job_queue.hpp>
 #include <wfctl/store/local/pool.hpp>
 #include <wfctl/store/store.hpp>
 
@@ -44,6 +45,9 @@ class LocalStore final : public Store {
                                          const WriteCall<std::vector<ResultFile>>& call = {}) override;
   std::optional<std::string> local_result_path(RecordId record, const std::string& name) override;
 
+  JobQueue& jobs() override { return m_jobs; }
+  std::optional<std::string> data_lake_path() const override { return std::filesystem::absolute(m_root).string(); }
+
   std::string describe() const override;
   bool exists() const override;
 
@@ -52,6 +56,7 @@ class LocalStore final : public Store {
 
  private:
   friend class LocalResultWriter;
+  friend class LocalJobQueue;
   /// A connection for a read: read-only, so it never writes and never waits for a writer;
   /// nullopt when the store does not exist yet or holds no schema (reads then see an empty
   /// store). Never cached as absent: another thread or process may create the store.
@@ -71,6 +76,7 @@ class LocalStore final : public Store {
   ConnectionPool m_readers, m_writers;
   std::mutex m_init;         // held while the first writer creates or migrates the schema
   bool m_initialised = false;
+  LocalJobQueue m_jobs{*this};
 };
 
 }  // namespace wfctl::local

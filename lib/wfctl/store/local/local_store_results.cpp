@@ -6,6 +6,7 @@
 #include <wfctl/error.hpp>
 #include <wfctl/store/lake/data_lake.hpp>
 #include <wfctl/store/lake/reconcile.hpp>
+#include <wfctl/store/local/job_rows.hpp>
 #include <wfctl/store/local/local_store.hpp>
 #include <wfctl/store/local/sqlite.hpp>
 #include <wfctl/util/fs.hpp>
@@ -95,12 +96,20 @@ class LocalResultWriter final : public ResultWriter {
     ResultFile file{m_record, m_name, m_staged->size(), m_staged->sha256(), now_iso_utc()};
     Publication published = m_store.lake().publish(*m_staged, m_record, m_name, m_options.force);
     upsert_row(d, file, published.file());
-    if (before_commit) before_commit(file);
-    tx.commit();
+    if (m_options.job) m_job = insert_job(d, *m_options.job);
+    try {
+      if (before_commit) before_commit(file);
+      tx.commit();
+    } catch (...) {
+      m_job.reset();  // rolled back with the file's row
+      throw;
+    }
     published.commit();
     m_staged.reset();
     return file;
   }
+
+  std::optional<Job> job() const override { return m_job; }
 
  private:
   LocalStore& m_store;
@@ -109,12 +118,14 @@ class LocalResultWriter final : public ResultWriter {
   const ResultWriteOptions m_options;
   std::optional<lake::Staging> m_staging;
   std::optional<StagedFile> m_staged;
+  std::optional<Job> m_job;
 };
 
 std::unique_ptr<ResultWriter> LocalStore::write_result(RecordId record, const std::string& name,
                                                        const ResultWriteOptions& options) {
   DataLake::check_record(record);
   DataLake::check_name(name);
+  if (options.job) check(*options.job);
   // Refuse before reading what may be gigabytes; publish() checks again without a race.
   if (!options.force && lake().stat(record, name))
     throw Error(ErrorKind::conflict, record_path(record, name) + " already exists");

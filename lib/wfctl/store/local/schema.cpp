@@ -38,6 +38,36 @@ CREATE TABLE results (
   PRIMARY KEY (record_id, name)
 ) WITHOUT ROWID;
 )sql"},
+    {"0003-create-jobs", R"sql(
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never reused
+  topic TEXT NOT NULL,
+  record_id INTEGER NOT NULL,
+  input TEXT NOT NULL,
+  output TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  deadline_seconds INTEGER NOT NULL,
+  datetime_created TEXT NOT NULL,
+  datetime_started TEXT,
+  datetime_finished TEXT,
+  retry_at TEXT,                         -- times as naive ISO-8601 UTC: they sort as text
+  message TEXT,
+  worker TEXT,
+  lease_expires TEXT,
+  delivery TEXT NOT NULL CHECK (delivery IN ('local', 'pending', 'delivered', 'failed')),
+  log_size INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX jobs_status ON jobs (status, id);
+CREATE INDEX jobs_record ON jobs (record_id);
+CREATE TABLE job_logs (
+  job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  offset INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  PRIMARY KEY (job_id, offset)
+) WITHOUT ROWID;
+)sql"},
 };
 
 constexpr int k_schema_version = static_cast<int>(sizeof(k_migrations) / sizeof(k_migrations[0]));

@@ -153,6 +153,18 @@ Statement& Statement::bind(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::bind_blob(int index, std::string_view value) {
+  int rc = sqlite3_bind_blob64(m_stmt, index, value.data(), value.size(), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) m_db.fail(rc, "database");
+  return *this;
+}
+
+std::string Statement::get_blob(int col) const {
+  auto* p = static_cast<const char*>(sqlite3_column_blob(m_stmt, col));
+  if (!p) return {};
+  return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)));
+}
+
 Statement& Statement::bind(int index, const std::optional<std::string>& value) {
   return value ? bind(index, std::string_view(*value)) : bind_null(index);
 }

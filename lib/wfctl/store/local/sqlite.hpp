@@ -102,6 +102,8 @@ class Statement {
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, const std::optional<std::string>& value);
   Statement& bind_null(int index);
+  /// Binds bytes as a BLOB (any bytes; a TEXT binding would be measured in characters).
+  Statement& bind_blob(int index, std::string_view value);
   /// Advances; returns true while a row is available.
   bool step();
   /// Runs a statement that returns no rows.
@@ -113,6 +115,7 @@ class Statement {
   std::string get_text(int col) const;
   std::string_view get_text_view(int col) const;
   std::optional<std::string> get_optional_text(int col) const;
+  std::string get_blob(int col) const;
 
  private:
   Database& m_db;
