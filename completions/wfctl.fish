@@ -39,6 +39,24 @@ function __wfctl_child --argument-names cmdpath word
             echo 'wfctl result echo'
         case 'wfctl result send'
             echo 'wfctl result send'
+        case 'wfctl job'
+            echo 'wfctl job'
+        case 'wfctl job submit'
+            echo 'wfctl job submit'
+        case 'wfctl job list' 'wfctl job ls'
+            echo 'wfctl job list'
+        case 'wfctl job get'
+            echo 'wfctl job get'
+        case 'wfctl job wait'
+            echo 'wfctl job wait'
+        case 'wfctl job cancel'
+            echo 'wfctl job cancel'
+        case 'wfctl job retry'
+            echo 'wfctl job retry'
+        case 'wfctl job logs'
+            echo 'wfctl job logs'
+        case 'wfctl worker'
+            echo 'wfctl worker'
         case 'wfctl config'
             echo 'wfctl config'
         case 'wfctl config view'
@@ -64,57 +82,75 @@ end
 function __wfctl_value_options --argument-names cmdpath
     switch "$cmdpath"
         case 'wfctl'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl create'
-            printf '%s\n' --filename -f --name --version --author --description --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --filename -f --name --version --author --description --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl get'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl list'
-            printf '%s\n' --name --author --version --sort-by --limit --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --name --author --version --sort-by --limit --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl update'
-            printf '%s\n' --filename -f --name --version --author --description --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --filename -f --name --version --author --description --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl delete'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl apply'
-            printf '%s\n' --filename -f --name --version --author --description --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --filename -f --name --version --author --description --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl result'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl result upload'
-            printf '%s\n' --name --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --name --topic --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl result list'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl result download'
-            printf '%s\n' --file --output-file -O --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --file --output-file -O --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl result delete'
-            printf '%s\n' --file --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --file --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl result image'
-            printf '%s\n' --png --frame --window --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --png --frame --window --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl result info'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl result export'
-            printf '%s\n' --to --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --to --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl result echo'
-            printf '%s\n' --calling-aet --timeout --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --calling-aet --timeout --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl result send'
-            printf '%s\n' --to --calling-aet --timeout --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --to --calling-aet --timeout --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
+        case 'wfctl job'
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
+        case 'wfctl job submit'
+            printf '%s\n' --input --topic --output --deadline --max-attempts --timeout --store -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
+        case 'wfctl job list'
+            printf '%s\n' --status --record --topic --limit --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
+        case 'wfctl job get'
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
+        case 'wfctl job wait'
+            printf '%s\n' --timeout --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
+        case 'wfctl job cancel'
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
+        case 'wfctl job retry'
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
+        case 'wfctl job logs'
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
+        case 'wfctl worker'
+            printf '%s\n' --topic --handler --concurrency --lease --poll --retry-backoff --grace --kill-grace --identity --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl config'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl config view'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl config get-contexts'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl config current-context'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl config use-context'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl config set-context'
-            printf '%s\n' --store --output --token-file --lock-timeout -o --context --config
+            printf '%s\n' --store --output --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout -o --context --config
         case 'wfctl completion'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl version'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl help'
-            printf '%s\n' --store --output -o --token-file --lock-timeout --context --config
+            printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
     end
 end
 
@@ -222,17 +258,25 @@ complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a update -d 'Replace a wor
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a delete -d 'Delete workflows (all or none)'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a apply -d 'Create or update workflows keyed by (name, version)'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a result -d 'Upload, download, inspect, export and send result files'
+complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a job -d 'Submit, list, wait for, cancel and retry reconstruction jobs'
+complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a worker -d 'Run the handlers of queued jobs (the example reconstruction by default)'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a config -d 'Show and edit the config file\'s contexts'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a completion -d 'Print a completion script for bash, zsh or fish'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a version -d 'Print the version of wfctl'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a help -d 'Show the help of a command'
-complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl create' 'wfctl get' 'wfctl list' 'wfctl update' 'wfctl delete' 'wfctl apply' 'wfctl result' 'wfctl result upload' 'wfctl result list' 'wfctl result download' 'wfctl result delete' 'wfctl result image' 'wfctl result info' 'wfctl result export' 'wfctl result echo' 'wfctl result send' 'wfctl config' 'wfctl config view' 'wfctl config get-contexts' 'wfctl config current-context' 'wfctl config use-context' 'wfctl config set-context' 'wfctl completion' 'wfctl version' 'wfctl help'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl create' 'wfctl get' 'wfctl list' 'wfctl update' 'wfctl delete' 'wfctl apply' 'wfctl result' 'wfctl result upload' 'wfctl result list' 'wfctl result download' 'wfctl result delete' 'wfctl result image' 'wfctl result info' 'wfctl result export' 'wfctl result echo' 'wfctl result send' 'wfctl job' 'wfctl job submit' 'wfctl job list' 'wfctl job get' 'wfctl job wait' 'wfctl job cancel' 'wfctl job retry' 'wfctl job logs' 'wfctl worker' 'wfctl config' 'wfctl config view' 'wfctl config get-contexts' 'wfctl config current-context' 'wfctl config use-context' 'wfctl config set-context' 'wfctl completion' 'wfctl version' 'wfctl help'" -l help -s h -d 'Print this help message and exit'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl create' 'wfctl list' 'wfctl update' 'wfctl apply'" -l version -d 'Print the version of wfctl and exit'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l store -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'Store: a directory, sqlite:PATH, or http(s)://URL'
-complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l output -r -f -a 'table wide json yaml name' -d 'Output format: table, wide, json, yaml, name'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl job submit' 'wfctl config set-context'" -l output -r -f -a 'table wide json yaml name' -d 'Output format: table, wide, json, yaml, name'
 complete -c wfctl -n "__wfctl_under 'wfctl'" -s o -r -f -a 'table wide json yaml name' -d 'Output format: table, wide, json, yaml, name'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l token-file -r -F -d 'File holding a bearer token for a remote store'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l lock-timeout -r -f -d 'How long a write waits for another process\'s lock (30s, 500ms, 0)'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l transport -r -f -d 'How jobs reach workers: local (the store\'s queue) or kafka'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l kafka-brokers -r -f -d 'Kafka bootstrap servers of the kafka transport'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l kafka-topic-prefix -r -f -d 'Put before every job topic on Kafka (e.g. site1.)'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l kafka-group -r -f -d 'Consumer group of kafka workers (ScanHub\'s own consumers keep theirs)'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l kafka-config -r -F -d 'librdkafka properties file (key=value lines: security.protocol, sasl.*, ssl.*)'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l kafka-timeout -r -f -d 'How long a publish waits for the broker\'s acknowledgement'
 complete -c wfctl -n "__wfctl_under 'wfctl'" -l context -r -f -a '(__wfctl_contexts)' -d 'Config context to use'
 complete -c wfctl -n "__wfctl_under 'wfctl'" -l config -r -F -d 'Config file (default $XDG_CONFIG_HOME/wfctl/config.yaml)'
 complete -c wfctl -n "__wfctl_under 'wfctl'" -l no-headers -d 'Omit the header row of tables'
@@ -298,6 +342,8 @@ complete -c wfctl -n "__wfctl_under 'wfctl result upload'" -l help -s h -d 'Prin
 complete -c wfctl -n "__wfctl_under 'wfctl result upload'" -l name -r -f -d 'Stored file name (default: FILE\'s base name)'
 complete -c wfctl -n "__wfctl_under 'wfctl result upload'" -l force -d 'Replace an existing file'
 complete -c wfctl -n "__wfctl_under 'wfctl result upload'" -l dicom -d 'Validate as DICOM even without a .dcm name'
+complete -c wfctl -n "__wfctl_under 'wfctl result upload'" -l no-job -d 'Submit no reconstruction job (one is submitted unless NAME is record-RECORD.dcm)'
+complete -c wfctl -n "__wfctl_under 'wfctl result upload'" -l topic -r -f -d 'Topic of the reconstruction job (default mri_cartesian_reco)'
 complete -c wfctl -n "__wfctl_arg 'wfctl result upload' 1" -f -a '(__wfctl_records)' -d 'Record id'
 complete -c wfctl -n "__wfctl_arg 'wfctl result upload' 2" -F -d 'File to upload; - reads stdin (needs --name)'
 
@@ -349,6 +395,69 @@ complete -c wfctl -n "__wfctl_under 'wfctl result send'" -l calling-aet -r -f -d
 complete -c wfctl -n "__wfctl_under 'wfctl result send'" -l timeout -r -f -d 'Seconds to wait for each network step'
 complete -c wfctl -n "__wfctl_arg 'wfctl result send' 1 1" -f -a '(__wfctl_records)' -d 'Record ids'
 
+# wfctl job
+complete -c wfctl -n "__wfctl_needs_command 'wfctl job'" -a submit -d 'Submit a reconstruction job for a file of a record'
+complete -c wfctl -n "__wfctl_needs_command 'wfctl job'" -a list -d 'List jobs, oldest first'
+complete -c wfctl -n "__wfctl_needs_command 'wfctl job'" -a get -d 'Show one job'
+complete -c wfctl -n "__wfctl_needs_command 'wfctl job'" -a wait -d 'Wait until jobs ended: exit 0 all succeeded, 9 any failed or cancelled, 10 timed out'
+complete -c wfctl -n "__wfctl_needs_command 'wfctl job'" -a cancel -d 'Cancel jobs; a running handler gets SIGTERM, then SIGKILL'
+complete -c wfctl -n "__wfctl_needs_command 'wfctl job'" -a retry -d 'Queue failed or cancelled jobs again; send undelivered ones again'
+complete -c wfctl -n "__wfctl_needs_command 'wfctl job'" -a logs -d 'Print what the job\'s handler wrote to stdout and stderr (first 4 MiB)'
+complete -c wfctl -n "__wfctl_under 'wfctl job' 'wfctl job submit' 'wfctl job list' 'wfctl job get' 'wfctl job wait' 'wfctl job cancel' 'wfctl job retry' 'wfctl job logs'" -l help -s h -d 'Print this help message and exit'
+
+# wfctl job submit
+complete -c wfctl -n "__wfctl_under 'wfctl job submit'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_under 'wfctl job submit'" -l input -r -f -d 'The input: records/RECORD/NAME, or NAME of that record'
+complete -c wfctl -n "__wfctl_under 'wfctl job submit'" -l topic -r -f -d 'Job topic (default mri_cartesian_reco)'
+complete -c wfctl -n "__wfctl_under 'wfctl job submit'" -l output -r -f -a 'table wide json yaml name' -d 'Where the result goes (default records/RECORD/record-RECORD.dcm)'
+complete -c wfctl -n "__wfctl_under 'wfctl job submit'" -l deadline -r -f -d 'How long one attempt may run (default 1h)'
+complete -c wfctl -n "__wfctl_under 'wfctl job submit'" -l max-attempts -r -f -d 'Attempts before the job fails (default 3)'
+complete -c wfctl -n "__wfctl_under 'wfctl job submit'" -l wait -d 'Wait until the job ended: exit 0 succeeded, 9 failed or cancelled, 10 timed out'
+complete -c wfctl -n "__wfctl_under 'wfctl job submit'" -l timeout -r -f -d 'With --wait: give up after this long (exit 10)'
+complete -c wfctl -n "__wfctl_arg 'wfctl job submit' 1" -f -a '(__wfctl_records)' -d 'Record id'
+
+# wfctl job list
+complete -c wfctl -n "__wfctl_under 'wfctl job list'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_under 'wfctl job list'" -l status -r -f -d 'Only jobs in this status: queued, running, succeeded, failed, cancelled'
+complete -c wfctl -n "__wfctl_under 'wfctl job list'" -l record -r -f -d 'Only jobs of this record'
+complete -c wfctl -n "__wfctl_under 'wfctl job list'" -l topic -r -f -d 'Only jobs of this topic'
+complete -c wfctl -n "__wfctl_under 'wfctl job list'" -l limit -r -f -d 'At most this many'
+
+# wfctl job get
+complete -c wfctl -n "__wfctl_under 'wfctl job get'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_arg 'wfctl job get' 1" -f -a '(__wfctl_ids)' -d 'Job id'
+
+# wfctl job wait
+complete -c wfctl -n "__wfctl_under 'wfctl job wait'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_under 'wfctl job wait'" -l timeout -r -f -d 'Give up after this long, for the whole command (exit 10)'
+complete -c wfctl -n "__wfctl_arg 'wfctl job wait' 1 1" -f -a '(__wfctl_ids)' -d 'Job ids'
+
+# wfctl job cancel
+complete -c wfctl -n "__wfctl_under 'wfctl job cancel'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_arg 'wfctl job cancel' 1 1" -f -a '(__wfctl_ids)' -d 'Job ids'
+
+# wfctl job retry
+complete -c wfctl -n "__wfctl_under 'wfctl job retry'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_arg 'wfctl job retry' 1 1" -f -a '(__wfctl_ids)' -d 'Job ids'
+
+# wfctl job logs
+complete -c wfctl -n "__wfctl_under 'wfctl job logs'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_under 'wfctl job logs'" -l follow -s f -d 'Keep printing until the job ended'
+complete -c wfctl -n "__wfctl_arg 'wfctl job logs' 1" -f -a '(__wfctl_ids)' -d 'Job id'
+
+# wfctl worker
+complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l topic -r -f -d 'Only jobs of this topic (repeatable; default: every topic with a handler)'
+complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l handler -r -f -d 'TOPIC=COMMAND run for the topic\'s jobs, with {input} {output} {record_id} {data_lake} {job_id} {topic} (repeatable; no shell)'
+complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l concurrency -r -f -d 'Jobs run at once (default 1)'
+complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l once -d 'Drain the queue and exit (exit 9 when a job failed for good)'
+complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l lease -r -f -d 'Lease of a running job, renewed while it runs (default 30s)'
+complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l poll -r -f -d 'How often an idle worker looks for work (default 500ms)'
+complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l retry-backoff -r -f -d 'First retry delay, doubled per attempt (default 10s)'
+complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l grace -r -f -d 'After SIGTERM: how long running jobs may finish before they are stopped and queued again (default 30s)'
+complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l kill-grace -r -f -d 'From SIGTERM to SIGKILL for a handler that is stopped (default 5s)'
+complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l identity -r -f -d 'How jobs name this worker (default HOST:PID)'
+
 # wfctl config
 complete -c wfctl -n "__wfctl_needs_command 'wfctl config'" -a view -d 'Show every resolved setting and where it came from'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl config'" -a get-contexts -d 'List the contexts of the config file'
@@ -376,6 +485,12 @@ complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l store -r -f -
 complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l output -r -f -a 'table wide json yaml name' -d 'The context\'s output: Output format: table, wide, json, yaml, name'
 complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l token-file -r -F -d 'The context\'s token-file: File holding a bearer token for a remote store'
 complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l lock-timeout -r -f -d 'The context\'s lock-timeout: How long a write waits for another process\'s lock (30s, 500ms, 0)'
+complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l transport -r -f -d 'The context\'s transport: How jobs reach workers: local (the store\'s queue) or kafka'
+complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l kafka-brokers -r -f -d 'The context\'s kafka-brokers: Kafka bootstrap servers of the kafka transport'
+complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l kafka-topic-prefix -r -f -d 'The context\'s kafka-topic-prefix: Put before every job topic on Kafka (e.g. site1.)'
+complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l kafka-group -r -f -d 'The context\'s kafka-group: Consumer group of kafka workers (ScanHub\'s own consumers keep theirs)'
+complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l kafka-config -r -F -d 'The context\'s kafka-config: librdkafka properties file (key=value lines: security.protocol, sasl.*, ssl.*)'
+complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l kafka-timeout -r -f -d 'The context\'s kafka-timeout: How long a publish waits for the broker\'s acknowledgement'
 complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l use -d 'Also make it the current context'
 complete -c wfctl -n "__wfctl_arg 'wfctl config set-context' 1" -f -a '(__wfctl_contexts)' -d 'Context name'
 

@@ -43,6 +43,7 @@ class CommandWordsTest(WfctlTestCase):
             if len(p) == 2:
                 groups.setdefault(p[0], []).append(p[1])
         groups["result"] += ["ls"]
+        groups["job"] += ["ls"]
         groups[""] += ["rm", "ls"]
         tried = 0
         for group, own in groups.items():
@@ -69,10 +70,12 @@ class CommandWordsTest(WfctlTestCase):
             "result send": ["1", "--to", "A@127.0.0.1:9"], "config view": [], "config get-contexts": [],
             "config current-context": [], "config use-context": ["lab"],
             "config set-context": ["other", "--store", out], "completion": ["bash"], "version": [], "help": [],
+            "job submit": ["1", "--input", "data.bin"], "job list": [], "job get": ["1"], "job wait": ["1"],
+            "job cancel": ["1"], "job retry": ["1"], "job logs": ["1"], "worker": ["--once"],
         }
         # Commands whose last positional takes any number of values read the word as a value
         # (a bad id, a command to show help for); they still refuse and change nothing.
-        variadic = {"delete", "result export", "result send", "help"}
+        variadic = {"delete", "result export", "result send", "help", "job wait", "job cancel", "job retry"}
         groups = {p[0] for p in self.paths if len(p) == 2}
         leaves = [" ".join(p) for p in self.paths if not (len(p) == 1 and p[0] in groups)]
         self.assertEqual(sorted(leaves), sorted(args))  # a new command must be added here

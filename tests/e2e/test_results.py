@@ -19,11 +19,15 @@ class UploadDownloadTest(WfctlTestCase):
         src = self.write("kspace.npy", data)
         r = self.ok("result", "upload", "7", src, "-o", "json")
         rec = r.json()
-        self.assertEqual(list(rec.keys()), ["record_id", "name", "size", "sha256", "datetime_stored"])
+        self.assertEqual(list(rec.keys()), ["record_id", "name", "size", "sha256", "datetime_stored", "job"])
         self.assertEqual((rec["record_id"], rec["name"], rec["size"]), (7, "kspace.npy", len(data)))
         self.assertEqual(rec["sha256"], hashlib.sha256(data).hexdigest())
         with open(os.path.join(self.store, "records", "7", "kspace.npy"), "rb") as f:
             self.assertEqual(f.read(), data)
+        job = rec.pop("job")  # the upload's reconstruction job, recorded with the file
+        self.assertEqual((job["record_id"], job["input"], job["output"], job["status"], job["topic"]),
+                         (7, "records/7/kspace.npy", "records/7/record-7.dcm", "queued", "mri_cartesian_reco"))
+        self.assertEqual(self.ok("job", "get", str(job["id"]), "-o", "json").json(), job)
         listed = self.ok("result", "list", "-o", "json").json()
         self.assertEqual(listed, [rec])
         self.assertEqual(self.ok("result", "list", "7", "-o", "name").text, "7/kspace.npy\n")
@@ -38,7 +42,12 @@ class UploadDownloadTest(WfctlTestCase):
     def test_table_output_prints_size_and_sha(self):
         src = self.write("a.bin", b"abc")
         r = self.ok("result", "upload", "1", src)
+        # The upload's reconstruction job is data too: its id is what a script waits for.
         self.assertEqual(r.text, "records/1/a.bin uploaded: 3 bytes, sha256 "
+                                 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"
+                                 "job/1 submitted (mri_cartesian_reco)\n")
+        r = self.ok("result", "upload", "1", src, "--name", "b.bin", "--no-job")
+        self.assertEqual(r.text, "records/1/b.bin uploaded: 3 bytes, sha256 "
                                  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n")
 
     def test_stdin_upload_needs_name(self):

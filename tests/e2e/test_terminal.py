@@ -21,7 +21,7 @@ class TerminalTest(WfctlTestCase):
 
     def test_the_progress_line_is_cleared_before_the_final_message(self):
         big = self.write("big.bin", os.urandom(64 << 20))
-        code, shown, _ = self.run_on_tty("result", "upload", "1", big, stdout_tty=True, stderr_tty=True)
+        code, shown, _ = self.run_on_tty("result", "upload", "1", big, "--no-job", stdout_tty=True, stderr_tty=True)
         self.assertEqual(code, 0, shown)
         self.assertIn(b"uploading [", shown)  # a bar was drawn on the terminal
         last = shown.rsplit(b"\r\x1b[K", 1)

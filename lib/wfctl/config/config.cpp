@@ -220,7 +220,7 @@ bool set_context(const std::string& path, const std::string& name, const std::ma
     Context* c = file.find(name);
     created = !c;
     if (!c) {
-      file.contexts.push_back(Context{name, {}});
+      file.contexts.push_back(Context{name, {}, {}});
       c = &file.contexts.back();
     }
     for (const auto& [key, value] : values) c->values[key] = value;
