@@ -36,7 +36,7 @@ class DictParser {
     std::optional<bool> fortran;
     std::optional<std::vector<std::uint64_t>> shape;
     skip_space();
-    expect('{', "the header is not a dict");
+    expect('{', "'{' (the header is a dict)");
     skip_space();
     while (!eat('}')) {
       const std::string key = string_literal("a key");
@@ -149,8 +149,10 @@ class DictParser {
       const char c = m_text[m_pos++];
       if (c == quote) return s;
       if (c == '\\') bad_header("escape sequences in header strings are not supported");
-      if (c == '\n' || static_cast<unsigned char>(c) < 0x20)
-        bad_header("a control character inside a string");
+      // The keys and values of a k-space header are ASCII; nothing else is echoed back.
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u >= 0x7f)
+        bad_header("a control character or a non-ASCII byte inside a string");
       s += c;
     }
   }
