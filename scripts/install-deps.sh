@@ -8,6 +8,7 @@ packages=(
   libcli11-dev libfmt-dev libsqlite3-dev sqlite3 libyaml-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcpp-httplib-dev
   libdcmtk-dev dcmtk libopenjp2-7-dev catch2
+  librdkafka-dev kcat
   python3 python3-pydicom
   zsh fish man-db groff-base
 )
