@@ -132,7 +132,10 @@ void Producer::publish(const std::string& topic, const std::string& value, std::
     if (code == RD_KAFKA_RESP_ERR__QUEUE_FULL && Clock::now() < deadline) {
       // Other threads' messages fill the queue: serve their reports, then try again.
       rd_kafka_poll(m_rk.get(), static_cast<int>(k_step.count()));
-      cancel.check();
+      if (cancel.cancelled()) {
+        delete ref;  // never handed to librdkafka
+        cancel.check();
+      }
       continue;
     }
     delete ref;
