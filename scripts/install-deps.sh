@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcpp-httplib-dev
   libdcmtk-dev dcmtk libopenjp2-7-dev catch2
   libfftw3-dev python3 python3-numpy python3-pydicom
+  librdkafka-dev kcat hyperfine
   zsh fish man-db groff-base
 )
 
