@@ -209,11 +209,29 @@ std::string render(const std::string& path, const RenderOptions& options) {
   // What is rendered now is native: the file's own, a decoder's output or the JPEG 2000 frame.
   if (const std::optional<Geometry> decoded = geometry(ds, path)) check_native(ds, *decoded, path);
 
-  DicomImage image(&ds, ds.getCurrentXfer(), CIF_UsePartialAccessToPixelData, first_frame, 1);
-  if (image.getStatus() != EIS_Normal) {
-    throw Error(ErrorKind::invalid_input,
-                path + ": cannot render the image: " + DicomImage::getString(image.getStatus()));
+  auto open_image = [&](unsigned long flags) {
+    auto img = std::make_unique<DicomImage>(&ds, ds.getCurrentXfer(), CIF_UsePartialAccessToPixelData | flags,
+                                            first_frame, 1);
+    if (img->getStatus() != EIS_Normal) {
+      throw Error(ErrorKind::invalid_input,
+                  path + ": cannot render the image: " + DicomImage::getString(img->getStatus()));
+    }
+    return img;
+  };
+  std::unique_ptr<DicomImage> opened = open_image(0);
+  // DCMTK's linear window divides by (width - 1): over modality values that span less than
+  // a couple of units (a magnitude rescaled to 0..1, an ADC map in mm²/s) the min-max window
+  // becomes a step. A linear rescale with a positive slope does not change a min-max window's
+  // picture, so window the stored values then.
+  if (opened->isMonochrome() && !options.window) {
+    double min = 0, max = 0;
+    Float64 slope = 1;
+    const bool linear = ds.findAndGetFloat64(DCM_RescaleSlope, slope).bad() || slope > 0;
+    if (linear && !ds.tagExists(DCM_ModalityLUTSequence) && opened->getMinMaxValues(min, max) != 0 && max > min &&
+        max - min < 2.0)
+      opened = open_image(CIF_IgnoreModalityTransformation);
   }
+  DicomImage& image = *opened;
 
   bool check_flat = false;
   if (image.isMonochrome()) {
