@@ -28,9 +28,9 @@ struct ClaimRequest {
   std::vector<std::string> topics;    // empty: every topic
   std::chrono::milliseconds lease{30000};
   std::size_t max = 1;                // claim up to this many at once
-  /// Only jobs that a Kafka message started before (delivery != local): the Kafka worker
-  /// picks its due retries and the jobs of dead workers from the store, new work from the
-  /// topic. Otherwise only jobs with delivery == local.
+  /// Only transported jobs (delivery != local) that ran before: the Kafka worker picks its
+  /// due retries and the jobs of dead workers from the store, new work from the topic.
+  /// Otherwise only jobs with delivery == local.
   bool transported = false;
 };
 

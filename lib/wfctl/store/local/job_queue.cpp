@@ -183,8 +183,11 @@ std::vector<Job> LocalJobQueue::claim(const ClaimRequest& r) {
   expire_leases(d, now, f);
   std::vector<JobId> ids;
   {
+    // A transported job that never ran waits for its message; the store hands out only its
+    // retries and the jobs of workers that died.
     sqlite::Statement st(d, "SELECT id FROM jobs WHERE status = 'queued' AND (retry_at IS NULL OR retry_at <= ?1)" +
-                                f.sql + fmt::format(" ORDER BY id LIMIT {}", r.max));
+                                f.sql + (r.transported ? " AND attempts > 0" : "") +
+                                fmt::format(" ORDER BY id LIMIT {}", r.max));
     st.bind(1, now);
     f.bind(st, 2);
     while (st.step()) ids.push_back(st.get_int(0));
