@@ -25,3 +25,21 @@ class InstallTest(WfctlTestCase):
         mr = os.path.join(PYDICOM_FILES, "MR_small.dcm")
         r = subprocess.run([installed, "result", "info", mr, "-o", "json"], capture_output=True, env=self.env)
         self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_the_installed_worker_runs_the_installed_reconstruction(self):
+        build_dir = os.environ.get("WFCTL_BUILD_DIR")
+        if not build_dir:
+            self.fail("WFCTL_BUILD_DIR is not set (ctest sets it)")
+        prefix = os.path.join(self.tmp, "prefix")
+        subprocess.run(["cmake", "--install", build_dir, "--prefix", prefix], capture_output=True, check=True)
+        for rel in ("bin/wfctl-cartesian", "share/man/man1/wfctl-cartesian.1"):
+            self.assertTrue(os.path.isfile(os.path.join(prefix, rel)), rel)
+        wfctl = os.path.join(prefix, "bin", "wfctl")
+        npy = os.path.join(self.tmp, "k.npy")
+        subprocess.run([os.path.join(prefix, "bin", "wfctl-cartesian"), "--phantom", "32", npy], check=True)
+        env = dict(self.env, PATH="/usr/bin:/bin")  # not on PATH: found beside wfctl
+        run = lambda *a: subprocess.run([wfctl, *a], capture_output=True, env=env, timeout=120)
+        self.assertEqual(run("result", "upload", "3", npy, "--name", "kspace.npy").returncode, 0)
+        r = run("worker", "--once")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(run("result", "info", "3", "-o", "json").returncode, 0)

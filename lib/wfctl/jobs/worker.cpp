@@ -167,14 +167,22 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
       c.queue.release(job.id, worker, "returned to the queue: its worker stopped before the handler finished");
       return Ended::released;
     }
-    if (lost) return Ended::cancelled;
+    if (lost) {
+      c.log(fmt::format("job {} cancelled: its handler was stopped ({})", job.id, r.describe(deadline)));
+      std::lock_guard lock(c.mutex);
+      ++c.stats.cancelled;
+      return Ended::cancelled;
+    }
     if (!r.exited_ok()) {
       message = r.describe(deadline);
       if (auto tail = last_lines(r.stderr_tail); !tail.empty()) message += ": " + tail;
     } else if (!fs::is_regular_file(out_path)) {
       message = fmt::format("the handler exited 0 but wrote no {}", out_name);
     } else if (c.queue.heartbeat(job.id, worker, c.o.lease) == LeaseState::lost) {
-      return Ended::cancelled;  // cancelled at the last moment: its output is not stored
+      c.log(fmt::format("job {} cancelled: its output is not stored", job.id));  // at the last moment
+      std::lock_guard lock(c.mutex);
+      ++c.stats.cancelled;
+      return Ended::cancelled;
     } else {
       InputFile file(out_path.string());
       IngestOptions io;
