@@ -22,13 +22,29 @@ void view(AppContext& ctx) {
   std::vector<std::pair<std::string, const config::Setting*>> rows = {{"config", &s.config_path},
                                                                       {"context", &s.context}};
   for (const auto& row : config::settings_table()) rows.emplace_back(row.name, &s.get(row.key));
+  // The worker's handlers of the selected context, one row per topic.
+  std::vector<config::Setting> handlers;
+  std::vector<std::string> topics;
+  if (s.context.value) {
+    if (const config::Context* c = ctx.config_file().find(*s.context.value)) {
+      for (const auto& [topic, command] : c->handlers) {
+        topics.push_back(topic);
+        handlers.push_back(config::Setting{command, config::Origin::context,
+                                           "context " + c->name + " (" + ctx.config_file().path + ")"});
+      }
+    }
+  }
   if (output::is_structured(out.format)) {
     Json j = Json::object();
     for (auto& [key, setting] : rows) j[key] = setting_json(*setting);
+    Json h = Json::object();
+    for (std::size_t i = 0; i < topics.size(); ++i) h[topics[i]] = setting_json(handlers[i]);
+    j["handlers"] = std::move(h);
     return output::print_structured(std::cout, j, out.format);
   }
   output::Table t({"SETTING", "VALUE", "ORIGIN"});
   for (auto& [key, setting] : rows) t.add({key, setting->value ? *setting->value : "<none>", setting->source});
+  for (std::size_t i = 0; i < topics.size(); ++i) t.add({"handler " + topics[i], *handlers[i].value, handlers[i].source});
   t.print(std::cout, out.no_headers);
 }
 

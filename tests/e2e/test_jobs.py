@@ -203,7 +203,12 @@ class CommandsTest(JobTestCase):
         r = self.worker("--once", "--topic", "radial_reco")
         self.assertEqual(r.code, 0, r)
         self.assertEqual(self.job(1)["status"], "succeeded")
-        self.assertIn("handlers:", self.ok("config", "view", "-o", "yaml").text + open(config).read())
+        view = self.ok("config", "view", "-o", "json").json()
+        self.assertEqual(view["handlers"]["radial_reco"]["value"], f"cp {MR_SMALL} '{{output}}'")
+        self.assertIn(f"handler radial_reco   cp {MR_SMALL}", self.ok("config", "view").text)
+        # set-context keeps the handlers it does not change.
+        self.assertEqual(self.run_wfctl("config", "set-context", "lab", "--kafka-group", "g").code, 0)
+        self.assertIn("radial_reco:", open(config).read())
 
 
 class ControlTest(JobTestCase):
