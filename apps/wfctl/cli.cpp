@@ -10,6 +10,7 @@
 
 #include <wfctl/error.hpp>
 #include <wfctl/jobs/settings.hpp>
+#include <wfctl/util/duration.hpp>
 #include <wfctl/util/fs.hpp>
 #include <wfctl/version.hpp>
 
@@ -162,6 +163,12 @@ CLI::Validator whole_number_at_least(long long min, std::string what) {
 }
 
 }  // namespace
+
+std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text) {
+  auto d = parse_duration(text);
+  if (!d) throw Error(ErrorKind::usage, fmt::format("invalid {} '{}'", flag, text), "use a duration such as 30s, 500ms, 10m or 1h");
+  return *d;
+}
 
 CLI::Validator positive() { return whole_number_at_least(1, "a positive whole number"); }
 

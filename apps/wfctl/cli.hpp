@@ -2,6 +2,7 @@
 // What every command file shares: the global flags, the settings resolved from them, the
 // store opened on first use, and the action chosen by parsing.
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -94,6 +95,10 @@ void example(CLI::App* cmd, const std::string& lines);
 /// Makes a command group (result, config) fail with a usage error naming its subcommands
 /// when none is given.
 void require_one_subcommand(CLI::App* group, AppContext& ctx);
+
+/// The duration a flag's value names ("30s", "500ms"); throws Error(usage, "invalid FLAG
+/// 'TEXT'") with a hint otherwise.
+std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text);
 
 /// A whole number of at least 1 ("must be a positive whole number" otherwise).
 CLI::Validator positive();

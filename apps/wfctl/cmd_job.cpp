@@ -12,12 +12,6 @@ namespace wfctl::cli {
 
 namespace {
 
-std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text) {
-  auto d = parse_duration(text);
-  if (!d) throw Error(ErrorKind::usage, fmt::format("invalid {} '{}'", flag, text), "use a duration such as 30s, 500ms, 10m or 1h");
-  return *d;
-}
-
 std::vector<JobId> job_ids(const std::vector<std::string>& texts) {
   std::vector<JobId> ids;
   for (const auto& t : texts) ids.push_back(parse_job_id(t));

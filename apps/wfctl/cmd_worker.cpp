@@ -10,16 +10,6 @@
 
 namespace wfctl::cli {
 
-namespace {
-
-std::chrono::milliseconds duration_option(const std::string& flag, const std::string& text) {
-  auto d = parse_duration(text);
-  if (!d) throw Error(ErrorKind::usage, fmt::format("invalid {} '{}'", flag, text), "use a duration such as 30s, 500ms or 2m");
-  return *d;
-}
-
-}  // namespace
-
 void add_worker_command(CLI::App& app, AppContext& ctx) {
   struct Opts {
     std::vector<std::string> topics, handlers;
@@ -59,11 +49,11 @@ void add_worker_command(CLI::App& app, AppContext& ctx) {
       }
       w.concurrency = o->concurrency;
       w.once = o->once;
-      w.lease = duration_option("--lease", o->lease);
-      w.poll = duration_option("--poll", o->poll);
-      w.retry_backoff = duration_option("--retry-backoff", o->backoff);
-      w.grace = duration_option("--grace", o->grace);
-      w.kill_grace = duration_option("--kill-grace", o->kill_grace);
+      w.lease = duration_flag("--lease", o->lease);
+      w.poll = duration_flag("--poll", o->poll);
+      w.retry_backoff = duration_flag("--retry-backoff", o->backoff);
+      w.grace = duration_flag("--grace", o->grace);
+      w.kill_grace = duration_flag("--kill-grace", o->kill_grace);
       if (w.lease < std::chrono::milliseconds(300)) throw Error(ErrorKind::usage, "--lease must be at least 300ms");
       if (o->identity) w.identity = *o->identity;
       // A stop request is the worker's to act on: running jobs finish (or go back to the

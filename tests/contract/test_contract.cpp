@@ -9,6 +9,7 @@
 
 #include "../unit/expect_error.hpp"
 #include "../unit/temp_dir.hpp"
+#include "../unit/text_source.hpp"
 #include "backends.hpp"
 
 using namespace wfctl;
@@ -255,17 +256,7 @@ TEST_CASE("results: ingest applies the name rules and checks DICOM, or refuses",
   Fixture f(each_backend());
   INFO("backend " << f.backend.name);
   auto& s = *f.store;
-  auto bytes = [](const std::string& text) {
-    auto pos = std::make_shared<std::size_t>(0);
-    ByteSource src([text, pos](char* buf, std::size_t cap) {
-      std::size_t n = std::min(cap, text.size() - *pos);
-      std::copy_n(text.data() + *pos, n, buf);
-      *pos += n;
-      return n;
-    });
-    src.name = "input";
-    return src;
-  };
+  const auto bytes = test::text_source;
   // The default name is the reference's record-{id}.dcm, and .dcm means DICOM.
   auto msg = error_of(ErrorKind::invalid_input, [&] { ingest_result(s, 5, std::nullopt, bytes("not dicom"), {}); });
   CHECK_THAT(msg, Catch::Contains("record-5.dcm"));

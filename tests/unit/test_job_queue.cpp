@@ -14,10 +14,12 @@
 
 #include "expect_error.hpp"
 #include "temp_dir.hpp"
+#include "text_source.hpp"
 
 using namespace wfctl;
 using namespace std::chrono_literals;
 using test::error_of;
+using test::text_source;
 
 namespace {
 
@@ -33,18 +35,6 @@ ClaimRequest worker(std::string name, std::chrono::milliseconds lease = 30s) {
   r.worker = std::move(name);
   r.lease = lease;
   return r;
-}
-
-ByteSource text_source(std::string text) {
-  auto pos = std::make_shared<std::size_t>(0);
-  ByteSource src([text, pos](char* buf, std::size_t cap) {
-    std::size_t n = std::min(cap, text.size() - *pos);
-    std::copy_n(text.data() + *pos, n, buf);
-    *pos += n;
-    return n;
-  });
-  src.name = "input";
-  return src;
 }
 
 }  // namespace
