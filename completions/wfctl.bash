@@ -134,7 +134,7 @@ declare -gA _wfctl_values=(
   ['wfctl -o']='words:table,wide,json,yaml,name'
   ['wfctl --token-file']='file'
   ['wfctl --lock-timeout']='none'
-  ['wfctl --transport']='none'
+  ['wfctl --transport']='words:local,kafka'
   ['wfctl --kafka-brokers']='none'
   ['wfctl --kafka-topic-prefix']='none'
   ['wfctl --kafka-group']='none'
@@ -186,8 +186,8 @@ declare -gA _wfctl_values=(
   ['wfctl job submit --deadline']='none'
   ['wfctl job submit --max-attempts']='none'
   ['wfctl job submit --timeout']='none'
-  ['wfctl job list --status']='none'
-  ['wfctl job list --record']='none'
+  ['wfctl job list --status']='words:queued,running,succeeded,failed,cancelled'
+  ['wfctl job list --record']='records'
   ['wfctl job list --topic']='none'
   ['wfctl job list --limit']='none'
   ['wfctl job wait --timeout']='none'
@@ -204,7 +204,7 @@ declare -gA _wfctl_values=(
   ['wfctl config set-context --output']='words:table,wide,json,yaml,name'
   ['wfctl config set-context --token-file']='file'
   ['wfctl config set-context --lock-timeout']='none'
-  ['wfctl config set-context --transport']='none'
+  ['wfctl config set-context --transport']='words:local,kafka'
   ['wfctl config set-context --kafka-brokers']='none'
   ['wfctl config set-context --kafka-topic-prefix']='none'
   ['wfctl config set-context --kafka-group']='none'
@@ -226,11 +226,11 @@ declare -gA _wfctl_positionals=(
   ['wfctl result echo']='none'
   ['wfctl result send']='records ...'
   ['wfctl job submit']='records'
-  ['wfctl job get']='ids'
-  ['wfctl job wait']='ids ...'
-  ['wfctl job cancel']='ids ...'
-  ['wfctl job retry']='ids ...'
-  ['wfctl job logs']='ids'
+  ['wfctl job get']='jobs'
+  ['wfctl job wait']='jobs ...'
+  ['wfctl job cancel']='jobs ...'
+  ['wfctl job retry']='jobs ...'
+  ['wfctl job logs']='jobs'
   ['wfctl config use-context']='contexts'
   ['wfctl config set-context']='contexts'
   ['wfctl completion']='words:bash,zsh,fish'
@@ -268,6 +268,7 @@ _wfctl_complete_value() {
     dir) compopt -o filenames 2>/dev/null; _wfctl_add "$prefix" "" < <(compgen -d -- "$cur") ;;
     ids) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_pass[@]}" list -o name 2>/dev/null) ;;
     records) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_pass[@]}" result list -o name 2>/dev/null | cut -d/ -f1 | uniq) ;;
+    jobs) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_pass[@]}" job list -o name 2>/dev/null) ;;
     contexts) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_cfg[@]}" config get-contexts -o name 2>/dev/null) ;;
   esac
 }

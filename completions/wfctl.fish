@@ -244,6 +244,10 @@ function __wfctl_records
     __wfctl_run (__wfctl_given --store --context --config) result list -o name | string replace -r '/.*' '' | uniq
 end
 
+function __wfctl_jobs
+    __wfctl_run (__wfctl_given --store --context --config) job list -o name
+end
+
 function __wfctl_contexts
     __wfctl_run (__wfctl_given --config) config get-contexts -o name
 end
@@ -271,7 +275,7 @@ complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl job submit' 'wfctl config set
 complete -c wfctl -n "__wfctl_under 'wfctl'" -s o -r -f -a 'table wide json yaml name' -d 'Output format: table, wide, json, yaml, name'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l token-file -r -F -d 'File holding a bearer token for a remote store'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l lock-timeout -r -f -d 'How long a write waits for another process\'s lock (30s, 500ms, 0)'
-complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l transport -r -f -d 'How jobs reach workers: local (the store\'s queue) or kafka'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l transport -r -f -a 'local kafka' -d 'How jobs reach workers: local (the store\'s queue) or kafka'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l kafka-brokers -r -f -d 'Kafka bootstrap servers of the kafka transport'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l kafka-topic-prefix -r -f -d 'Put before every job topic on Kafka (e.g. site1.)'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l kafka-group -r -f -d 'Consumer group of kafka workers (ScanHub\'s own consumers keep theirs)'
@@ -418,32 +422,32 @@ complete -c wfctl -n "__wfctl_arg 'wfctl job submit' 1" -f -a '(__wfctl_records)
 
 # wfctl job list
 complete -c wfctl -n "__wfctl_under 'wfctl job list'" -l help -s h -d 'Print this help message and exit'
-complete -c wfctl -n "__wfctl_under 'wfctl job list'" -l status -r -f -d 'Only jobs in this status: queued, running, succeeded, failed, cancelled'
-complete -c wfctl -n "__wfctl_under 'wfctl job list'" -l record -r -f -d 'Only jobs of this record'
+complete -c wfctl -n "__wfctl_under 'wfctl job list'" -l status -r -f -a 'queued running succeeded failed cancelled' -d 'Only jobs in this status: queued, running, succeeded, failed, cancelled'
+complete -c wfctl -n "__wfctl_under 'wfctl job list'" -l record -r -f -a '(__wfctl_records)' -d 'Only jobs of this record'
 complete -c wfctl -n "__wfctl_under 'wfctl job list'" -l topic -r -f -d 'Only jobs of this topic'
 complete -c wfctl -n "__wfctl_under 'wfctl job list'" -l limit -r -f -d 'At most this many'
 
 # wfctl job get
 complete -c wfctl -n "__wfctl_under 'wfctl job get'" -l help -s h -d 'Print this help message and exit'
-complete -c wfctl -n "__wfctl_arg 'wfctl job get' 1" -f -a '(__wfctl_ids)' -d 'Job id'
+complete -c wfctl -n "__wfctl_arg 'wfctl job get' 1" -f -a '(__wfctl_jobs)' -d 'Job id'
 
 # wfctl job wait
 complete -c wfctl -n "__wfctl_under 'wfctl job wait'" -l help -s h -d 'Print this help message and exit'
 complete -c wfctl -n "__wfctl_under 'wfctl job wait'" -l timeout -r -f -d 'Give up after this long, for the whole command (exit 10)'
-complete -c wfctl -n "__wfctl_arg 'wfctl job wait' 1 1" -f -a '(__wfctl_ids)' -d 'Job ids'
+complete -c wfctl -n "__wfctl_arg 'wfctl job wait' 1 1" -f -a '(__wfctl_jobs)' -d 'Job ids'
 
 # wfctl job cancel
 complete -c wfctl -n "__wfctl_under 'wfctl job cancel'" -l help -s h -d 'Print this help message and exit'
-complete -c wfctl -n "__wfctl_arg 'wfctl job cancel' 1 1" -f -a '(__wfctl_ids)' -d 'Job ids'
+complete -c wfctl -n "__wfctl_arg 'wfctl job cancel' 1 1" -f -a '(__wfctl_jobs)' -d 'Job ids'
 
 # wfctl job retry
 complete -c wfctl -n "__wfctl_under 'wfctl job retry'" -l help -s h -d 'Print this help message and exit'
-complete -c wfctl -n "__wfctl_arg 'wfctl job retry' 1 1" -f -a '(__wfctl_ids)' -d 'Job ids'
+complete -c wfctl -n "__wfctl_arg 'wfctl job retry' 1 1" -f -a '(__wfctl_jobs)' -d 'Job ids'
 
 # wfctl job logs
 complete -c wfctl -n "__wfctl_under 'wfctl job logs'" -l help -s h -d 'Print this help message and exit'
 complete -c wfctl -n "__wfctl_under 'wfctl job logs'" -l follow -s f -d 'Keep printing until the job ended'
-complete -c wfctl -n "__wfctl_arg 'wfctl job logs' 1" -f -a '(__wfctl_ids)' -d 'Job id'
+complete -c wfctl -n "__wfctl_arg 'wfctl job logs' 1" -f -a '(__wfctl_jobs)' -d 'Job id'
 
 # wfctl worker
 complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l help -s h -d 'Print this help message and exit'
@@ -485,7 +489,7 @@ complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l store -r -f -
 complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l output -r -f -a 'table wide json yaml name' -d 'The context\'s output: Output format: table, wide, json, yaml, name'
 complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l token-file -r -F -d 'The context\'s token-file: File holding a bearer token for a remote store'
 complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l lock-timeout -r -f -d 'The context\'s lock-timeout: How long a write waits for another process\'s lock (30s, 500ms, 0)'
-complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l transport -r -f -d 'The context\'s transport: How jobs reach workers: local (the store\'s queue) or kafka'
+complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l transport -r -f -a 'local kafka' -d 'The context\'s transport: How jobs reach workers: local (the store\'s queue) or kafka'
 complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l kafka-brokers -r -f -d 'The context\'s kafka-brokers: Kafka bootstrap servers of the kafka transport'
 complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l kafka-topic-prefix -r -f -d 'The context\'s kafka-topic-prefix: Put before every job topic on Kafka (e.g. site1.)'
 complete -c wfctl -n "__wfctl_under 'wfctl config set-context'" -l kafka-group -r -f -d 'The context\'s kafka-group: Consumer group of kafka workers (ScanHub\'s own consumers keep theirs)'

@@ -40,6 +40,8 @@ std::string kind_code(const Value& v) {
       return "ids";
     case ValueKind::record_id:
       return "records";
+    case ValueKind::job_id:
+      return "jobs";
     case ValueKind::context:
       return "contexts";
   }
@@ -158,6 +160,7 @@ _wfctl_complete_value() {
     dir) compopt -o filenames 2>/dev/null; _wfctl_add "$prefix" "" < <(compgen -d -- "$cur") ;;
     ids) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_pass[@]}" list -o name 2>/dev/null) ;;
     records) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_pass[@]}" result list -o name 2>/dev/null | cut -d/ -f1 | uniq) ;;
+    jobs) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_pass[@]}" job list -o name 2>/dev/null) ;;
     contexts) _wfctl_add "$prefix" "$cur" < <("$_wfctl_cmd" "${_wfctl_cfg[@]}" config get-contexts -o name 2>/dev/null) ;;
   esac
 }
@@ -261,6 +264,9 @@ _wfctl_complete_value() {
     records)
       vals=(${(f)"$($_wfctl_cmd "${_wfctl_pass[@]}" result list -o name 2>/dev/null | cut -d/ -f1 | uniq)"})
       _wanted records expl 'record id' compadd -a vals ;;
+    jobs)
+      vals=(${(f)"$($_wfctl_cmd "${_wfctl_pass[@]}" job list -o name 2>/dev/null)"})
+      _wanted jobs expl 'job id' compadd -a vals ;;
     contexts)
       vals=(${(f)"$($_wfctl_cmd "${_wfctl_cfg[@]}" config get-contexts -o name 2>/dev/null)"})
       _wanted contexts expl context compadd -a vals ;;

@@ -124,6 +124,10 @@ function __wfctl_records
     __wfctl_run (__wfctl_given --store --context --config) result list -o name | string replace -r '/.*' '' | uniq
 end
 
+function __wfctl_jobs
+    __wfctl_run (__wfctl_given --store --context --config) job list -o name
+end
+
 function __wfctl_contexts
     __wfctl_run (__wfctl_given --config) config get-contexts -o name
 end
@@ -146,6 +150,8 @@ std::string fish_value_args(const Value& v) {
       return " -f -a '(__wfctl_ids)'";
     case ValueKind::record_id:
       return " -f -a '(__wfctl_records)'";
+    case ValueKind::job_id:
+      return " -f -a '(__wfctl_jobs)'";
     case ValueKind::context:
       return " -f -a '(__wfctl_contexts)'";
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <wfctl/error.hpp>
+#include <wfctl/model/job.hpp>
 #include <wfctl/store/store.hpp>
 
 namespace wfctl::cli::completion {
@@ -25,6 +26,15 @@ const std::vector<Hint>& hints() {
       {"config use-context", "NAME", ValueKind::context},
       {"config set-context", "NAME", ValueKind::context},
       {"completion", "SHELL", ValueKind::words, {k_shells.begin(), k_shells.end()}},
+      {"job get", "ID", ValueKind::job_id},
+      {"job wait", "ID", ValueKind::job_id},
+      {"job cancel", "ID", ValueKind::job_id},
+      {"job retry", "ID", ValueKind::job_id},
+      {"job logs", "ID", ValueKind::job_id},
+      {"job list", "--status", ValueKind::words, {job_status_names().begin(), job_status_names().end()}},
+      {"job list", "--record", ValueKind::record_id},
+      {"", "--transport", ValueKind::words, {"local", "kafka"}},
+      {"", "--kafka-config", ValueKind::file},
       {"", "--output", ValueKind::words, {"table", "wide", "json", "yaml", "name"}},
       {"", "--sort-by", ValueKind::words, {sort_key_names().begin(), sort_key_names().end()}},
       {"", "--context", ValueKind::context},

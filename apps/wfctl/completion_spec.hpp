@@ -24,6 +24,7 @@ enum class ValueKind {
   directory,    // a directory
   workflow_id,  // an id from `wfctl list -o name`
   record_id,    // a record id from `wfctl result list -o name`
+  job_id,       // a job id from `wfctl job list -o name`
   context,      // a name from `wfctl config get-contexts -o name`
 };
 
