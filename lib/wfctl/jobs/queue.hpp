@@ -99,8 +99,8 @@ class JobQueue {
   /// Error(not_found) for a missing id, Error(conflict) for a job that already ended
   /// (succeeded or failed; cancelling a cancelled job changes nothing).
   virtual std::vector<Job> cancel(const std::vector<JobId>& ids, const Cancel& cancel = {}) = 0;
-  /// Queues failed and cancelled jobs again with their attempts reset, and jobs whose
-  /// delivery failed with delivery pending, all or nothing. Throws Error(not_found) for a
+  /// Queues failed and cancelled jobs again with their attempts reset, and marks queued jobs
+  /// whose delivery failed or never finished as pending again, all or nothing. Throws Error(not_found) for a
   /// missing id, Error(conflict) for a job that is queued, running or succeeded.
   virtual std::vector<Job> retry(const std::vector<JobId>& ids, const Cancel& cancel = {}) = 0;
   /// Records whether the job's message reached the transport.

@@ -1,16 +1,15 @@
-#include <wfctl/jobs/worker.hpp>
-
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
-#include <fmt/format.h>
 #include <mutex>
 #include <thread>
 #include <wfctl/error.hpp>
 #include <wfctl/jobs/runner.hpp>
+#include <wfctl/jobs/worker.hpp>
 #include <wfctl/ops/results.hpp>
 #include <wfctl/util/duration.hpp>
 #include <wfctl/util/fs.hpp>
@@ -71,7 +70,10 @@ class LogWriter {
 
 struct Shared {
   Shared(Store& s, const WorkerOptions& options)
-      : store(s), queue(s.jobs()), o(options), handlers(worker_handlers(options.topics, options.handlers)),
+      : store(s),
+        queue(s.jobs()),
+        o(options),
+        handlers(worker_handlers(options.topics, options.handlers)),
         identity(options.identity.empty() ? default_identity() : options.identity) {
     for (const auto& entry : handlers) topics.push_back(entry.first);
   }
@@ -98,7 +100,8 @@ struct Scratch {
   explicit Scratch(JobId id) {
     path = fs::temp_directory_path() / fmt::format("wfctl-job-{}-{}", id, random_hex(6));
     std::error_code ec;
-    if (!fs::create_directory(path, ec) || ec) throw errno_error(ec ? ec.value() : EEXIST, "cannot create " + path.string());
+    if (!fs::create_directory(path, ec) || ec)
+      throw errno_error(ec ? ec.value() : EEXIST, "cannot create " + path.string());
     fs::permissions(path, fs::perms::owner_all, ec);
   }
   ~Scratch() {
@@ -111,7 +114,8 @@ struct Scratch {
 std::string lake_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 enum class Ended { finished, cancelled, released };
@@ -119,8 +123,8 @@ enum class Ended { finished, cancelled, released };
 // One attempt of a claimed job, to its recorded end.
 Ended run_job(Shared& c, const Job& job, const std::string& worker) {
   const milliseconds deadline = std::chrono::seconds(job.deadline_seconds);
-  c.log(fmt::format("job {} started: record {}, {} (attempt {} of {})", job.id, job.record_id, job.input,
-                    job.attempts, job.max_attempts));
+  c.log(fmt::format("job {} started: record {}, {} (attempt {} of {})", job.id, job.record_id,
+                    job.input, job.attempts, job.max_attempts));
   bool succeeded = false, lost = false, stopping = false;
   std::string message;
   try {
@@ -130,9 +134,12 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
     const std::string out_name = lake_name(job.output);
     const fs::path out_path = scratch.path / out_name;
     const std::map<std::string, std::string> values = {
-        {"input", fs::absolute(input.path()).string()},  {"output", out_path.string()},
-        {"record_id", std::to_string(job.record_id)},    {"data_lake", c.store.data_lake_path().value_or("")},
-        {"job_id", std::to_string(job.id)},              {"topic", job.topic}};
+        {"input", fs::absolute(input.path()).string()},
+        {"output", out_path.string()},
+        {"record_id", std::to_string(job.record_id)},
+        {"data_lake", c.store.data_lake_path().value_or("")},
+        {"job_id", std::to_string(job.id)},
+        {"topic", job.topic}};
     LogWriter log(c.queue, job.id);
     RunRequest run;
     run.argv = expand(handler, values);
@@ -142,8 +149,8 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
                {"WFCTL_JOB_ATTEMPT", std::to_string(job.attempts)}};
     run.deadline = deadline;
     run.kill_grace = c.o.kill_grace;
-    log.add(fmt::format("--- wfctl: attempt {} of {} on {}: {}\n", job.attempts, job.max_attempts, worker,
-                        fmt::join(run.argv, " ")));
+    log.add(fmt::format("--- wfctl: attempt {} of {} on {}: {}\n", job.attempts, job.max_attempts,
+                        worker, fmt::join(run.argv, " ")));
     run.on_output = [&](std::string_view bytes) { log.add(bytes); };
     auto last_beat = Clock::now();
     run.should_stop = [&]() -> std::optional<std::string> {
@@ -161,14 +168,17 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
       return std::nullopt;
     };
     RunResult r = run_handler(run);
-    log.add(fmt::format("--- wfctl: {} after {}\n", r.describe(deadline), format_duration(r.elapsed)));
+    log.add(
+        fmt::format("--- wfctl: {} after {}\n", r.describe(deadline), format_duration(r.elapsed)));
     log.flush();
     if (stopping) {
-      c.queue.release(job.id, worker, "returned to the queue: its worker stopped before the handler finished");
+      c.queue.release(job.id, worker,
+                      "returned to the queue: its worker stopped before the handler finished");
       return Ended::released;
     }
     if (lost) {
-      c.log(fmt::format("job {} cancelled: its handler was stopped ({})", job.id, r.describe(deadline)));
+      c.log(fmt::format("job {} cancelled: its handler was stopped ({})", job.id,
+                        r.describe(deadline)));
       std::lock_guard lock(c.mutex);
       ++c.stats.cancelled;
       return Ended::cancelled;
@@ -179,7 +189,8 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
     } else if (!fs::is_regular_file(out_path)) {
       message = fmt::format("the handler exited 0 but wrote no {}", out_name);
     } else if (c.queue.heartbeat(job.id, worker, c.o.lease) == LeaseState::lost) {
-      c.log(fmt::format("job {} cancelled: its output is not stored", job.id));  // at the last moment
+      c.log(
+          fmt::format("job {} cancelled: its output is not stored", job.id));  // at the last moment
       std::lock_guard lock(c.mutex);
       ++c.stats.cancelled;
       return Ended::cancelled;
@@ -191,7 +202,8 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
       io.job.submit = false;  // a job's output starts no job
       auto stored = ingest_result(c.store, job.record_id, out_name, file.source(), io);
       succeeded = true;
-      message = fmt::format("{} stored: {} bytes, sha256 {}", job.output, stored.file.size, stored.file.sha256);
+      message = fmt::format("{} stored: {} bytes, sha256 {}", job.output, stored.file.size,
+                            stored.file.sha256);
     }
   } catch (const Error& e) {
     message = e.what();
@@ -212,11 +224,13 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
   } else if (after->status == JobStatus::queued) {
     ++c.stats.retried;
     if (c.o.log)
-      c.o.log(fmt::format("job {} failed (attempt {} of {}), retry in {}: {}", job.id, job.attempts, job.max_attempts,
-                          format_duration(f.retry_after), message));
+      c.o.log(fmt::format("job {} failed (attempt {} of {}), retry in {}: {}", job.id, job.attempts,
+                          job.max_attempts, format_duration(f.retry_after), message));
   } else {
     ++c.stats.failed;
-    if (c.o.log) c.o.log(fmt::format("job {} failed (attempt {} of {}): {}", job.id, job.attempts, job.max_attempts, message));
+    if (c.o.log)
+      c.o.log(fmt::format("job {} failed (attempt {} of {}): {}", job.id, job.attempts,
+                          job.max_attempts, message));
   }
   return Ended::finished;
 }
@@ -245,7 +259,8 @@ void local_slot(Shared& c, const std::string& worker) {
     if (c.o.once) {
       QueueDepth d = c.queue.depth(c.topics, false);
       if (d.empty()) return;
-      if (d.queued == 0 && d.next_retry) wait = std::clamp(*d.next_retry, milliseconds(10), c.o.poll);
+      if (d.queued == 0 && d.next_retry)
+        wait = std::clamp(*d.next_retry, milliseconds(10), c.o.poll);
     }
     idle(c, wait);
   }
@@ -294,65 +309,74 @@ void kafka_loop(Shared& c, Transport& transport) {
     });
   }
   int slot_names = 0;
-  auto next_worker = [&] { return fmt::format("{}/{}", c.identity, 1 + (slot_names++ % c.o.concurrency)); };
-  while (c.stop_level() == 0) {
-    {
-      std::lock_guard lock(m);
-      while (!finished.empty()) {
-        sub->done(finished.front());
-        finished.pop_front();
-      }
-    }
-    int free = 0;
-    {
-      std::lock_guard lock(m);
-      free = c.o.concurrency - busy;
-    }
-    if (free <= 0) {
-      std::this_thread::sleep_for(milliseconds(20));
-      continue;
-    }
-    // Retries and the jobs of dead workers are in the store; new work comes from the topic.
-    auto due = c.queue.claim(ClaimRequest{next_worker(), c.topics, c.o.lease, 1, true});
-    if (!due.empty()) {
-      std::lock_guard lock(m);
-      ++busy;
-      todo.push_back(Work{due.front(), std::nullopt});
-      cv.notify_one();
-      continue;
-    }
-    auto msg = sub->poll(milliseconds(200));
-    if (!msg) {
-      if (c.o.once && sub->at_end()) {
+  auto next_worker = [&] {
+    return fmt::format("{}/{}", c.identity, 1 + (slot_names++ % c.o.concurrency));
+  };
+  // The store or the brokers failing ends the loop; the slots still finish what they run.
+  std::exception_ptr failure;
+  try {
+    while (c.stop_level() == 0) {
+      {
         std::lock_guard lock(m);
-        QueueDepth d = c.queue.depth(c.topics, true);
-        if (busy == 0 && finished.empty() && d.waiting == 0 && d.running == 0) break;
+        while (!finished.empty()) {
+          sub->done(finished.front());
+          finished.pop_front();
+        }
       }
-      continue;
+      int free = 0;
+      {
+        std::lock_guard lock(m);
+        free = c.o.concurrency - busy;
+      }
+      if (free <= 0) {
+        std::this_thread::sleep_for(milliseconds(20));
+        continue;
+      }
+      // Retries and the jobs of dead workers are in the store; new work comes from the topic.
+      auto due = c.queue.claim(ClaimRequest{next_worker(), c.topics, c.o.lease, 1, true});
+      if (!due.empty()) {
+        std::lock_guard lock(m);
+        ++busy;
+        todo.push_back(Work{due.front(), std::nullopt});
+        cv.notify_one();
+        continue;
+      }
+      auto msg = sub->poll(milliseconds(200));
+      if (!msg) {
+        if (c.o.once && sub->at_end()) {
+          std::lock_guard lock(m);
+          QueueDepth d = c.queue.depth(c.topics, true);
+          if (busy == 0 && finished.empty() && d.waiting == 0 && d.running == 0) break;
+        }
+        continue;
+      }
+      auto value = parse_reference_message(msg->value);
+      if (!value) {
+        c.log(fmt::format("skipping the message at {}/{}/{}: not a job value: {}", msg->topic,
+                          msg->partition, msg->offset, last_lines(msg->value, 120)));
+        std::lock_guard lock(c.mutex);
+        ++c.stats.skipped;
+        sub->done(*msg);
+        continue;
+      }
+      try {
+        Job job = c.queue.claim_message(msg->topic, value->record_id, value->input,
+                                        ClaimRequest{next_worker(), c.topics, c.o.lease, 1, true});
+        std::lock_guard lock(m);
+        ++busy;
+        todo.push_back(Work{job, *msg});
+        cv.notify_one();
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::invalid_input) throw;
+        c.log(fmt::format("skipping the message at {}/{}/{}: {}", msg->topic, msg->partition,
+                          msg->offset, e.what()));
+        std::lock_guard lock(c.mutex);
+        ++c.stats.skipped;
+        sub->done(*msg);
+      }
     }
-    auto value = parse_reference_message(msg->value);
-    if (!value) {
-      c.log(fmt::format("skipping the message at {}/{}/{}: not a job value: {}", msg->topic, msg->partition,
-                        msg->offset, last_lines(msg->value, 120)));
-      std::lock_guard lock(c.mutex);
-      ++c.stats.skipped;
-      sub->done(*msg);
-      continue;
-    }
-    try {
-      Job job = c.queue.claim_message(msg->topic, value->record_id, value->input,
-                                      ClaimRequest{next_worker(), c.topics, c.o.lease, 1, true});
-      std::lock_guard lock(m);
-      ++busy;
-      todo.push_back(Work{job, *msg});
-      cv.notify_one();
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::invalid_input) throw;
-      c.log(fmt::format("skipping the message at {}/{}/{}: {}", msg->topic, msg->partition, msg->offset, e.what()));
-      std::lock_guard lock(c.mutex);
-      ++c.stats.skipped;
-      sub->done(*msg);
-    }
+  } catch (...) {
+    failure = std::current_exception();
   }
   // Stop: let running jobs finish (up to the grace period), then stop them.
   const auto stop_at = Clock::now() + c.o.grace;
@@ -361,8 +385,13 @@ void kafka_loop(Shared& c, Transport& transport) {
     closing = true;
     // Claimed but not started: back to the queue, their messages not done.
     for (auto& w : todo) {
-      c.queue.release(w.job.id, w.job.worker.value_or(""), "returned to the queue: its worker stopped");
-      ++c.stats.released;
+      try {
+        c.queue.release(w.job.id, w.job.worker.value_or(""),
+                        "returned to the queue: its worker stopped");
+        ++c.stats.released;
+      } catch (const std::exception& e) {  // its lease expires instead
+        c.log(fmt::format("job {}: cannot give it back: {}", w.job.id, e.what()));
+      }
       --busy;
     }
     todo.clear();
@@ -381,6 +410,7 @@ void kafka_loop(Shared& c, Transport& transport) {
     sub->done(finished.front());
     finished.pop_front();
   }
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace
@@ -388,14 +418,17 @@ void kafka_loop(Shared& c, Transport& transport) {
 std::map<std::string, Handler> worker_handlers(const std::vector<std::string>& topics,
                                                const std::map<std::string, Handler>& configured) {
   std::map<std::string, Handler> all = configured;
-  if (!all.count(std::string(k_default_topic))) all.emplace(std::string(k_default_topic), default_cartesian_handler());
+  if (!all.count(std::string(k_default_topic)))
+    all.emplace(std::string(k_default_topic), default_cartesian_handler());
   if (topics.empty()) return all;
   std::map<std::string, Handler> chosen;
   for (const auto& t : topics) {
     auto it = all.find(t);
     if (it == all.end())
-      throw Error(ErrorKind::usage, fmt::format("no handler is configured for topic '{}'", t),
-                  fmt::format("give --handler '{}=COMMAND {{input}} {{output}}' or set it in the config file", t));
+      throw Error(
+          ErrorKind::usage, fmt::format("no handler is configured for topic '{}'", t),
+          fmt::format(
+              "give --handler '{}=COMMAND {{input}} {{output}}' or set it in the config file", t));
     chosen.emplace(t, it->second);
   }
   return chosen;
@@ -405,8 +438,8 @@ WorkerStats run_worker(Store& store, Transport& transport, const WorkerOptions& 
   require(store, Capability::job_queue, "running a worker");
   if (o.concurrency < 1) throw Error(ErrorKind::usage, "the concurrency must be at least 1");
   Shared c(store, o);
-  c.log(fmt::format("worker {} started: topics {}, concurrency {}, transport {}", c.identity, fmt::join(c.topics, ", "),
-                    o.concurrency, transport.describe()));
+  c.log(fmt::format("worker {} started: topics {}, concurrency {}, transport {}", c.identity,
+                    fmt::join(c.topics, ", "), o.concurrency, transport.describe()));
   if (transport.external()) {
     kafka_loop(c, transport);
   } else {
@@ -436,9 +469,11 @@ WorkerStats run_worker(Store& store, Transport& transport, const WorkerOptions& 
     if (failure) std::rethrow_exception(failure);
   }
   const auto& s = c.stats;
-  c.log(fmt::format("worker {} stopped: {} succeeded, {} failed, {} to retry, {} cancelled, {} returned to the queue{}",
-                    c.identity, s.succeeded, s.failed, s.retried, s.cancelled, s.released,
-                    s.skipped ? fmt::format(", {} messages skipped", s.skipped) : std::string()));
+  c.log(
+      fmt::format("worker {} stopped: {} succeeded, {} failed, {} to retry, {} cancelled, {} "
+                  "returned to the queue{}",
+                  c.identity, s.succeeded, s.failed, s.retried, s.cancelled, s.released,
+                  s.skipped ? fmt::format(", {} messages skipped", s.skipped) : std::string()));
   return c.stats;
 }
 

@@ -303,7 +303,8 @@ std::vector<Job> LocalJobQueue::retry(const std::vector<JobId>& ids, const Cance
   std::vector<Job> out;
   for (JobId id : ids) {
     Job j = must_select(d, id);
-    const bool undelivered = j.delivery == Delivery::failed;
+    // Pending: a publish that never finished (the submitter was interrupted or died).
+    const bool undelivered = j.delivery == Delivery::failed || j.delivery == Delivery::pending;
     const char* delivery = j.delivery == Delivery::local ? "local" : "pending";
     if (j.status == JobStatus::failed || j.status == JobStatus::cancelled) {
       sqlite::Statement st(d, "UPDATE jobs SET status = 'queued', attempts = 0, datetime_started = NULL, "
