@@ -132,7 +132,7 @@ make_store() {
   head -c 4096 /dev/urandom > "$WORK/in.bin"
   "$WFCTL" --store "$dir" result upload 1 "$WORK/in.bin" --name in.bin --no-job > /dev/null
   "$WFCTL" --store "$dir" job submit 1 --input in.bin --output "$OUTPUT" -o name > /dev/null
-  sqlite3 "$dir/wfctl.db" > /dev/null << SQL
+  ((count > 1)) && sqlite3 "$dir/wfctl.db" > /dev/null << SQL
 PRAGMA synchronous = OFF;
 BEGIN;
 WITH RECURSIVE seq(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM seq WHERE i < $count)
@@ -320,12 +320,12 @@ awk -v P="$P" -v store="$STORE" '
     secs = substr($0, RSTART + 1, RLENGTH - 2)
     n[what]++; s[what] += secs; total++; tsum += secs
   }
-  /execve\(/ { execs++ }
+  /execve\(/ { if ($0 ~ / = 0 </) execs++; else missed++ }
   END {
     printf "  %-48s %10s %14s %12s\n", "fsync/fdatasync of", "per job", "mean ms each", "ms per job"
     for (w in n) printf "  %-48s %10.2f %14.3f %12.3f\n", w, n[w] / P, 1000 * s[w] / n[w], 1000 * s[w] / P
     printf "  %-48s %10.2f %14.3f %12.3f\n", "all", total / P, 1000 * tsum / total, 1000 * tsum / P
-    printf "  processes started per job (execve): %.2f\n", execs / P
+    printf "  execve per job: %.2f that started a program, %.2f that failed (posix_spawnp trying each PATH entry)\n", execs / P, missed / P
   }' "$WORK/trace.txt"
 
 # SQLite's write lock: 4 processes at once; their busy-handler naps (1 ms for the first ten
@@ -340,7 +340,7 @@ awk -v P="$P" '
     match($0, /tv_nsec=[0-9]+/); ns = substr($0, RSTART + 8, RLENGTH - 8) + 0
     match($0, /tv_sec=[0-9]+/); ns += 1e9 * substr($0, RSTART + 7, RLENGTH - 7)
     match($0, /<[0-9.]+>$/); secs = substr($0, RSTART + 1, RLENGTH - 2)
-    k = ns <= 1000000 ? "1 ms (busy handler, first tries)" : ns <= 10000000 ? "10 ms (busy handler, later tries)" : "20 ms and longer (idle loops)"
+    k = ns <= 1000000 ? "<= 1 ms (busy handler first tries, WAL retries)" : ns <= 10000000 ? "10 ms (busy handler, later tries)" : "20 ms and longer (idle loops)"
     n[k]++; s[k] += secs
   }
   END {
