@@ -42,7 +42,7 @@ std::string read_all(Store& store, RecordId record, const std::string& name, Res
 }
 
 ResultFile put(Store& store, RecordId record, const std::string& name, const std::string& content, bool force = false) {
-  auto w = store.write_result(record, name, ResultWriteOptions{force, {}, std::nullopt});
+  auto w = store.write_result(record, name, ResultWriteOptions{force, {}, std::nullopt, std::nullopt});
   // Two chunks: what a server receiving a pushed upload does.
   w->write(content.data(), content.size() / 2);
   w->write(content.data() + content.size() / 2, content.size() - content.size() / 2);
@@ -223,7 +223,7 @@ TEST_CASE("results: a writer not committed, cancelled or refused by its hook lea
   CHECK_FALSE(s.find_result(3, name));
 
   Cancel cancel = Cancel::make();
-  auto w = s.write_result(3, name, ResultWriteOptions{false, cancel, std::nullopt});
+  auto w = s.write_result(3, name, ResultWriteOptions{false, cancel, std::nullopt, std::nullopt});
   w->write("abc", 3);
   cancel.cancel();
   error_of(ErrorKind::interrupted, [&] { w->write("def", 3); });

@@ -68,6 +68,24 @@ class LogWriter {
   Clock::time_point m_last = Clock::now();
 };
 
+// Looks a handler's program up in PATH once, not at every job's spawn.
+void resolve_program(Handler& h) {
+  std::string& program = h.words.front();
+  if (program.find('/') != std::string::npos || program.find('{') != std::string::npos) return;
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/bin:/bin";
+  while (!dirs.empty()) {
+    auto colon = dirs.find(':');
+    std::string dir(dirs.substr(0, colon));
+    dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + program;
+    if (::access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate)) {
+      program = candidate;
+      return;
+    }
+  }  // not found: posix_spawnp reports it at the first job
+}
+
 struct Shared {
   Shared(Store& s, const WorkerOptions& options)
       : store(s),
@@ -75,7 +93,10 @@ struct Shared {
         o(options),
         handlers(worker_handlers(options.topics, options.handlers)),
         identity(options.identity.empty() ? default_identity() : options.identity) {
-    for (const auto& entry : handlers) topics.push_back(entry.first);
+    for (auto& entry : handlers) {
+      topics.push_back(entry.first);
+      resolve_program(entry.second);
+    }
   }
   Store& store;
   JobQueue& queue;
@@ -127,6 +148,7 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
                     job.input, job.attempts, job.max_attempts));
   bool succeeded = false, lost = false, stopping = false;
   std::string message;
+  std::optional<Job> finished;  // by the ingest of the output
   try {
     const Handler& handler = c.handlers.at(job.topic);
     ResultCopy input(c.store, job.record_id, lake_name(job.input));
@@ -188,22 +210,27 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
       if (auto tail = last_lines(r.stderr_tail); !tail.empty()) message += ": " + tail;
     } else if (!fs::is_regular_file(out_path)) {
       message = fmt::format("the handler exited 0 but wrote no {}", out_name);
-    } else if (c.queue.heartbeat(job.id, worker, c.o.lease) == LeaseState::lost) {
-      c.log(
-          fmt::format("job {} cancelled: its output is not stored", job.id));  // at the last moment
-      std::lock_guard lock(c.mutex);
-      ++c.stats.cancelled;
-      return Ended::cancelled;
     } else {
       InputFile file(out_path.string());
       IngestOptions io;
       io.force = true;  // a retry or a new run replaces the earlier result
       io.dicom = ends_with(out_name, ".dcm");
       io.job.submit = false;  // a job's output starts no job
-      auto stored = ingest_result(c.store, job.record_id, out_name, file.source(), io);
+      // The output and the job's success land in one transaction: a job cancelled meanwhile
+      // refuses it (conflict), and nothing is stored.
+      io.finish_job = FinishRequest{job.id, worker, true,
+                                    fmt::format("{} stored ({} bytes)", job.output, file.size()), {}};
+      try {
+        finished = ingest_result(c.store, job.record_id, out_name, file.source(), io).job;
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::conflict || c.queue.get(job.id).value_or(job).status != JobStatus::cancelled) throw;
+        c.log(fmt::format("job {} cancelled: its output is not stored", job.id));
+        std::lock_guard lock(c.mutex);
+        ++c.stats.cancelled;
+        return Ended::cancelled;
+      }
       succeeded = true;
-      message = fmt::format("{} stored: {} bytes, sha256 {}", job.output, stored.file.size,
-                            stored.file.sha256);
+      message = finished ? finished->message.value_or("") : "";
     }
   } catch (const Error& e) {
     message = e.what();
@@ -211,7 +238,7 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
     message = fmt::format("internal error: {}", e.what());
   }
   FinishRequest f{job.id, worker, succeeded, message, backoff(c.o.retry_backoff, job.attempts)};
-  auto after = c.queue.finish(f);
+  auto after = succeeded ? finished : c.queue.finish(f);
   std::lock_guard lock(c.mutex);
   if (!after) {
     ++c.stats.cancelled;

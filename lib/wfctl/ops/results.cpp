@@ -123,7 +123,7 @@ Ingested ingest_result(Store& store, RecordId record, const std::optional<std::s
       }
       validate_dicom(input.file_fd, stored, o.cancel);
     }
-    auto writer = store.write_result(record, stored, ResultWriteOptions{o.force, o.cancel, job});
+    auto writer = store.write_result(record, stored, ResultWriteOptions{o.force, o.cancel, job, o.finish_job});
     writer->write_from(input);
     BeforeCommit<ResultFile> hook;
     if (o.before_commit) hook = [&](const ResultFile& f) { o.before_commit(Ingested{f, writer->job()}); };

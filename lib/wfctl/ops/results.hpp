@@ -56,6 +56,9 @@ struct IngestOptions {
   /// transaction as the file; `transport` (may be null: local) carries it afterwards.
   UploadJob job;
   Transport* transport = nullptr;
+  /// The worker's: the job attempt this file is the output of, finished with it (see
+  /// ResultWriteOptions::finish_job).
+  std::optional<FinishRequest> finish_job;
 };
 
 /// Stores `source` at records/RECORD/NAME, NAME defaulting to record-RECORD.dcm. The name must

@@ -91,6 +91,13 @@ struct ResultWriteOptions {
   /// reference's upload → reconstruction): the file never exists without its job, nor the
   /// job without its file. Needs the job_queue capability.
   std::optional<JobSpec> job;
+  /// The end of the job attempt whose output this file is (the worker's), recorded in the
+  /// same transaction: a job has succeeded exactly when its output is stored. commit() throws
+  /// Error(conflict) and stores nothing when the job is no longer that worker's (cancelled
+  /// meanwhile). The file itself is made durable as always; its index row and the job's state
+  /// then commit without waiting for the disk (after a power cut the lake is indexed again
+  /// and the job runs again). Needs the job_queue capability.
+  std::optional<FinishRequest> finish_job;
 };
 
 /// One result file being written: write chunks (or a whole source), then commit() or
@@ -107,8 +114,8 @@ class ResultWriter {
   /// `before_commit` runs first (throwing from it stores nothing). Throws Error(conflict)
   /// when the file appeared meanwhile and !force.
   virtual ResultFile commit(const BeforeCommit<ResultFile>& before_commit = {}) = 0;
-  /// The job submitted with the file (ResultWriteOptions::job): set once commit() recorded
-  /// it, so before_commit can see it; nullopt without one.
+  /// The job submitted (ResultWriteOptions::job) or finished (finish_job) with the file: set
+  /// once commit() recorded it, so before_commit can see it; nullopt without one.
   virtual std::optional<Job> job() const { return std::nullopt; }
 };
 

@@ -115,6 +115,20 @@ const char* k_cut_marker = "\n[wfctl: the log is cut here, at 4 MiB; the job's m
 
 }  // namespace
 
+// A worker's bookkeeping (claims, heartbeats, logs, the end of an attempt) commits without
+// waiting for the disk: WAL keeps it atomic and consistent, and what a power cut takes back
+// is only a state the queue recovers from (a claim or a heartbeat lost: the lease expires and
+// the job runs again; a finish lost: the job runs again). Submits stay fully synchronous: a
+// job once acknowledged is never lost.
+RelaxedSync::RelaxedSync(sqlite::Database& db) : m_db(db) { m_db.exec("PRAGMA synchronous = NORMAL"); }
+
+RelaxedSync::~RelaxedSync() {
+  try {
+    m_db.exec("PRAGMA synchronous = FULL");
+  } catch (...) {  // a connection that cannot be set back stays relaxed: only for bookkeeping
+  }
+}
+
 Job insert_job(sqlite::Database& db, const JobSpec& spec) {
   check(spec);
   Job j;
@@ -177,6 +191,7 @@ std::vector<Job> LocalJobQueue::list(const JobQuery& q) {
 std::vector<Job> LocalJobQueue::claim(const ClaimRequest& r) {
   Lease lease = m_store.writer();
   auto& d = *lease;
+  RelaxedSync relaxed(*lease);
   sqlite::Transaction tx(d);
   const std::string now = now_iso_utc();
   const Filter f = filter(r.topics, r.transported);
@@ -230,6 +245,7 @@ Job LocalJobQueue::claim_message(const std::string& topic, RecordId record, cons
 
 LeaseState LocalJobQueue::heartbeat(JobId id, const std::string& worker, std::chrono::milliseconds lease_time) {
   Lease lease = m_store.writer();
+  RelaxedSync relaxed(*lease);
   sqlite::Transaction tx(*lease);
   sqlite::Statement st(*lease, "UPDATE jobs SET lease_expires = ? WHERE id = ? AND worker = ? AND status = 'running'");
   st.bind(1, in_future(lease_time)).bind(2, id).bind(3, worker);
@@ -239,10 +255,7 @@ LeaseState LocalJobQueue::heartbeat(JobId id, const std::string& worker, std::ch
   return renewed ? LeaseState::renewed : LeaseState::lost;
 }
 
-std::optional<Job> LocalJobQueue::finish(const FinishRequest& r) {
-  Lease lease = m_store.writer();
-  auto& d = *lease;
-  sqlite::Transaction tx(d);
+std::optional<Job> finish_job(sqlite::Database& d, const FinishRequest& r) {
   auto j = select_job(d, r.id);
   if (!j || j->status != JobStatus::running || j->worker != r.worker) return std::nullopt;
   const std::string now = now_iso_utc();
@@ -256,13 +269,21 @@ std::optional<Job> LocalJobQueue::finish(const FinishRequest& r) {
   else st.bind_null(3).bind(4, now);
   st.bind(5, r.id);
   st.run();
-  Job after = must_select(d, r.id);
-  tx.commit();
+  return must_select(d, r.id);
+}
+
+std::optional<Job> LocalJobQueue::finish(const FinishRequest& r) {
+  Lease lease = m_store.writer();
+  RelaxedSync relaxed(*lease);
+  sqlite::Transaction tx(*lease);
+  auto after = finish_job(*lease, r);
+  if (after) tx.commit();
   return after;
 }
 
 void LocalJobQueue::release(JobId id, const std::string& worker, const std::string& message) {
   Lease lease = m_store.writer();
+  RelaxedSync relaxed(*lease);
   sqlite::Transaction tx(*lease);
   sqlite::Statement st(*lease, "UPDATE jobs SET status = 'queued', attempts = max(attempts - 1, 0), "
                                "lease_expires = NULL, retry_at = NULL, message = ? "
@@ -368,6 +389,7 @@ void LocalJobQueue::append_log(JobId id, std::string_view bytes) {
   if (bytes.empty()) return;
   Lease lease = m_store.writer();
   auto& d = *lease;
+  RelaxedSync relaxed(*lease);
   sqlite::Transaction tx(d);
   std::uint64_t size = 0;
   {

@@ -91,12 +91,20 @@ class LocalResultWriter final : public ResultWriter {
     // a lock held past its timeout) takes the publication back, and the old file and row stay.
     Lease lease = m_store.writer();
     auto& d = *lease;
+    std::optional<RelaxedSync> relaxed;
+    if (m_options.finish_job) relaxed.emplace(d);  // see ResultWriteOptions::finish_job
     sqlite::CallCancel cancel(d, m_options.cancel);
     sqlite::Transaction tx(d);
     ResultFile file{m_record, m_name, m_staged->size(), m_staged->sha256(), now_iso_utc()};
     Publication published = m_store.lake().publish(*m_staged, m_record, m_name, m_options.force);
     upsert_row(d, file, published.file());
     if (m_options.job) m_job = insert_job(d, *m_options.job);
+    if (m_options.finish_job) {
+      m_job = finish_job(d, *m_options.finish_job);
+      if (!m_job)
+        throw Error(ErrorKind::conflict, fmt::format("job {} is no longer {}'s (cancelled?): its output is not stored",
+                                                     m_options.finish_job->id, m_options.finish_job->worker));
+    }
     try {
       if (before_commit) before_commit(file);
       tx.commit();
