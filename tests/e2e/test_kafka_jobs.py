@@ -27,12 +27,12 @@ def read_line(pipe, timeout):
     return pipe.readline() if ready else None
 
 
-@unittest.skipUnless(os.path.exists(MOCK), f"{MOCK} is not built")
 class KafkaTestCase(WfctlTestCase):
     """Each test gets a mock cluster of one broker with the job topic in two partitions."""
 
     def setUp(self):
         super().setUp()
+        self.assertTrue(os.path.exists(MOCK), f"{MOCK} is not built")
         self.mock = subprocess.Popen([MOCK, "--topic", TOPIC, "--partitions", "2",
                                       "--topic", "site1." + TOPIC, "--partitions", "1"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -228,15 +228,19 @@ class WorkerTest(KafkaTestCase):
                          (1, 7, "records/7/kspace.npy", "succeeded", 1, "delivered"))
         with open(MR, "rb") as f:
             self.assertEqual(self.ok("result", "download", "7").out, f.read())
-        # Another group reads the topic from its start: the message becomes a second job.
+        # Another group reads the topic from its start: the store knows the message's job, so
+        # it is not run a second time.
         r = self.worker("--once", "--handler", COPY_HANDLER, "--kafka-group", "other")
         self.assertEqual((r.code, r.out), (0, b""), r)
-        self.assertEqual([(j["id"], j["status"]) for j in self.jobs()], [(1, "succeeded"), (2, "succeeded")])
-        # The default group committed its offsets: nothing is run again there.
+        self.assertIn("was handled already: skipped", r.errtext)
+        self.assertEqual([(j["id"], j["status"]) for j in self.jobs()], [(1, "succeeded")])
+        # A new message of the same input is new work: a second job.
+        self.kcat_write([REF])
         r = self.worker("--once", "--handler", COPY_HANDLER, "--kafka-config", self.session)
         self.assertEqual((r.code, r.out), (0, b""), r)
         self.assertNotIn("skipping", r.errtext)
-        self.assertEqual(len(self.jobs()), 2)
+        self.assertNotIn("handled already", r.errtext)  # the default group committed its offsets
+        self.assertEqual([(j["id"], j["status"]) for j in self.jobs()], [(1, "succeeded"), (2, "succeeded")])
 
     def test_worker_runs_a_submitted_job_once(self):
         self.put_input()
@@ -247,9 +251,8 @@ class WorkerTest(KafkaTestCase):
         self.assertEqual((job["id"], job["status"], job["attempts"], job["delivery"]),
                          (1, "succeeded", 1, "delivered"))
 
-    # Known bug: the second worker takes job 1 from the store (its lease expired), and then the
-    # redelivered message finds no queued job and records a second job for it.
-    @unittest.expectedFailure
+    # The second worker takes job 1 from the store (its lease expired); the redelivered
+    # message names job 1, which runs, so it is handled and no second job is recorded.
     def test_a_killed_workers_message_runs_the_same_job_again(self):
         self.put_input()
         self.ok("job", "submit", "7", "--input", "kspace.npy", *self.kafka)
@@ -289,11 +292,9 @@ class WorkerTest(KafkaTestCase):
         jobs = self.jobs()
         self.assertEqual([(j["id"], j["status"], j["attempts"]) for j in jobs], [(1, "succeeded", 2)], r.errtext)
 
-    # Known bug, the same as above: when the second worker joins, the partition moves while a
-    # job of its outstanding message runs on the first worker; the new owner gets the message
-    # again and records a second job for it (some records run twice). Not every run rebalances
-    # mid-job, so an expected failure would be flaky: skipped until claim_message is fixed.
-    @unittest.skip("known bug: a message redelivered while its job runs records a second job")
+    # When the second worker joins, a partition may move while a job of one of its messages
+    # runs on the first worker; the new owner gets the message again, finds its job running
+    # and skips it: every record runs once.
     def test_two_workers_in_one_group_share_the_partitions(self):
         for i in range(1, 21):
             self.put_input(record=i)

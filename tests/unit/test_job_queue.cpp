@@ -203,14 +203,25 @@ TEST_CASE("jobs: a job whose delivery failed is sent again by retry", "[jobs]") 
   kafka.transported = true;
   CHECK(q.claim(kafka).empty());
   CHECK(q.claim(worker("local")).empty());
-  Job m = q.claim_message("mri_cartesian_reco", 7, "records/7/kspace.npy", kafka);
-  CHECK(m.id == j.id);
-  CHECK(m.status == JobStatus::running);
+  auto m = q.claim_message("mri_cartesian_reco", 7, "records/7/kspace.npy", "t/0/0", kafka);
+  REQUIRE(m);
+  CHECK(m->id == j.id);
+  CHECK(m->status == JobStatus::running);
+  // The same message again while its job runs (a rebalance): handled, nothing new.
+  CHECK_FALSE(q.claim_message("mri_cartesian_reco", 7, "records/7/kspace.npy", "t/0/0", kafka));
+  // Its worker dies: the same message delivered again runs the same job again.
+  q.release(j.id, "k1", "gone");
+  auto again = q.claim_message("mri_cartesian_reco", 7, "records/7/kspace.npy", "t/0/0", kafka);
+  REQUIRE(again);
+  CHECK(again->id == j.id);
+  q.finish({j.id, "k1", true, "ok", 0ms});
+  CHECK_FALSE(q.claim_message("mri_cartesian_reco", 7, "records/7/kspace.npy", "t/0/0", kafka));  // ended
   // A message no job is waiting for (ScanHub's own, or kcat's) becomes a new job.
-  Job fresh = q.claim_message("mri_cartesian_reco", 7, "records/7/kspace.npy", kafka);
-  CHECK(fresh.id != j.id);
-  CHECK(fresh.delivery == Delivery::delivered);
-  error_of(ErrorKind::invalid_input, [&] { q.claim_message("mri_cartesian_reco", 7, "/etc/passwd", kafka); });
+  auto fresh = q.claim_message("mri_cartesian_reco", 7, "records/7/kspace.npy", "t/0/1", kafka);
+  REQUIRE(fresh);
+  CHECK(fresh->id != j.id);
+  CHECK(fresh->delivery == Delivery::delivered);
+  error_of(ErrorKind::invalid_input, [&] { q.claim_message("mri_cartesian_reco", 7, "/etc/passwd", "t/0/2", kafka); });
 }
 
 TEST_CASE("jobs: logs append in order and are cut at the limit", "[jobs]") {

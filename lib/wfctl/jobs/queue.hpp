@@ -76,11 +76,15 @@ class JobQueue {
   /// to the queue (or fails, when it has no attempts left). Returns an empty list when
   /// nothing is due.
   virtual std::vector<Job> claim(const ClaimRequest& request) = 0;
-  /// The Kafka worker's claim: the oldest transported job with this topic, record and input
-  /// that is queued (or running with an expired lease) becomes this worker's; with none (a
-  /// message from ScanHub or kcat), a new job is recorded as delivered and claimed at once.
-  virtual Job claim_message(const std::string& topic, RecordId record, const std::string& input,
-                            const ClaimRequest& request) = 0;
+  /// The Kafka worker's claim of the message `message_key` (topic/partition/offset). A
+  /// message seen before (delivered again after a crash or a rebalance) names its own job:
+  /// that job is claimed when queued, and nullopt says the message is handled when the job runs
+  /// elsewhere or ended. A new message claims the oldest queued transported job of this topic,
+  /// record and input that waits for a message, or, with none (a message from ScanHub or
+  /// kcat), a new job recorded as delivered. Throws Error(invalid_input) for an input that is
+  /// not a file of the record.
+  virtual std::optional<Job> claim_message(const std::string& topic, RecordId record, const std::string& input,
+                                           const std::string& message_key, const ClaimRequest& request) = 0;
   /// Extends the lease of a running job of `worker`; `lost` once the job was cancelled or
   /// taken back.
   virtual LeaseState heartbeat(JobId id, const std::string& worker, std::chrono::milliseconds lease) = 0;

@@ -387,11 +387,17 @@ void kafka_loop(Shared& c, Transport& transport) {
         continue;
       }
       try {
-        Job job = c.queue.claim_message(msg->topic, value->record_id, value->input,
-                                        ClaimRequest{next_worker(), c.topics, c.o.lease, 1, true});
+        const std::string key = fmt::format("{}/{}/{}", msg->topic, msg->partition, msg->offset);
+        auto job = c.queue.claim_message(msg->topic, value->record_id, value->input, key,
+                                         ClaimRequest{next_worker(), c.topics, c.o.lease, 1, true});
+        if (!job) {  // delivered again, and its job runs elsewhere or ended
+          c.log(fmt::format("the message at {} was handled already: skipped", key));
+          sub->done(*msg);
+          continue;
+        }
         std::lock_guard lock(m);
         ++busy;
-        todo.push_back(Work{job, *msg});
+        todo.push_back(Work{*job, *msg});
         cv.notify_one();
       } catch (const Error& e) {
         if (e.kind() != ErrorKind::invalid_input) throw;

@@ -216,8 +216,8 @@ std::vector<Job> LocalJobQueue::claim(const ClaimRequest& r) {
   return out;
 }
 
-Job LocalJobQueue::claim_message(const std::string& topic, RecordId record, const std::string& input,
-                                 const ClaimRequest& r) {
+std::optional<Job> LocalJobQueue::claim_message(const std::string& topic, RecordId record, const std::string& input,
+                                                const std::string& message_key, const ClaimRequest& r) {
   JobSpec spec;
   spec.topic = topic;
   spec.record_id = record;
@@ -226,17 +226,32 @@ Job LocalJobQueue::claim_message(const std::string& topic, RecordId record, cons
   check(spec);  // a message that names no file of its record is refused before anything is written
   Lease lease = m_store.writer();
   auto& d = *lease;
+  RelaxedSync relaxed(d);
   sqlite::Transaction tx(d);
   const std::string now = now_iso_utc();
   expire_leases(d, now, filter({topic}, true));
   JobId id = 0;
   {
-    sqlite::Statement st(d, "SELECT id FROM jobs WHERE status = 'queued' AND delivery <> 'local' AND topic = ? "
-                            "AND record_id = ? AND input = ? ORDER BY id LIMIT 1");
+    // A message seen before (delivered again after a crash or a rebalance): its own job runs
+    // again when it is queued; when it runs elsewhere or ended, the message is handled.
+    sqlite::Statement st(d, "SELECT id, status FROM jobs WHERE message_key = ? ORDER BY id DESC LIMIT 1");
+    st.bind(1, message_key);
+    if (st.step()) {
+      if (st.get_text_view(1) != "queued") return std::nullopt;
+      id = st.get_int(0);
+    }
+  }
+  if (id == 0) {
+    // A new message: the oldest queued job of that input waiting for one, or a new job.
+    sqlite::Statement st(d, "SELECT id FROM jobs WHERE status = 'queued' AND delivery <> 'local' AND "
+                            "message_key IS NULL AND topic = ? AND record_id = ? AND input = ? ORDER BY id LIMIT 1");
     st.bind(1, topic).bind(2, record).bind(3, input);
     if (st.step()) id = st.get_int(0);
+    if (id == 0) id = insert_job(d, spec).id;
+    sqlite::Statement mark(d, "UPDATE jobs SET message_key = ? WHERE id = ?");
+    mark.bind(1, message_key).bind(2, id);
+    mark.run();
   }
-  if (id == 0) id = insert_job(d, spec).id;
   start(d, id, r, now);
   Job j = must_select(d, id);
   tx.commit();
@@ -330,11 +345,11 @@ std::vector<Job> LocalJobQueue::retry(const std::vector<JobId>& ids, const Cance
     if (j.status == JobStatus::failed || j.status == JobStatus::cancelled) {
       sqlite::Statement st(d, "UPDATE jobs SET status = 'queued', attempts = 0, datetime_started = NULL, "
                               "datetime_finished = NULL, retry_at = NULL, message = NULL, worker = NULL, "
-                              "lease_expires = NULL, delivery = ? WHERE id = ?");
+                              "lease_expires = NULL, delivery = ?, message_key = NULL WHERE id = ?");
       st.bind(1, delivery).bind(2, id);
       st.run();
     } else if (j.status == JobStatus::queued && undelivered) {
-      sqlite::Statement st(d, "UPDATE jobs SET delivery = 'pending' WHERE id = ?");
+      sqlite::Statement st(d, "UPDATE jobs SET delivery = 'pending', message_key = NULL WHERE id = ?");
       st.bind(1, id);
       st.run();
     } else {

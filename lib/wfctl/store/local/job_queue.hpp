@@ -15,8 +15,8 @@ class LocalJobQueue final : public JobQueue {
   std::optional<Job> get(JobId id) override;
   std::vector<Job> list(const JobQuery& query) override;
   std::vector<Job> claim(const ClaimRequest& request) override;
-  Job claim_message(const std::string& topic, RecordId record, const std::string& input,
-                    const ClaimRequest& request) override;
+  std::optional<Job> claim_message(const std::string& topic, RecordId record, const std::string& input,
+                                   const std::string& message_key, const ClaimRequest& request) override;
   LeaseState heartbeat(JobId id, const std::string& worker, std::chrono::milliseconds lease) override;
   std::optional<Job> finish(const FinishRequest& request) override;
   void release(JobId id, const std::string& worker, const std::string& message) override;

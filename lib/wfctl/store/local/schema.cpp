@@ -57,9 +57,11 @@ CREATE TABLE jobs (
   worker TEXT,
   lease_expires TEXT,
   delivery TEXT NOT NULL CHECK (delivery IN ('local', 'pending', 'delivered', 'failed')),
-  log_size INTEGER NOT NULL DEFAULT 0
+  log_size INTEGER NOT NULL DEFAULT 0,
+  message_key TEXT                       -- the Kafka message that started it: topic/partition/offset
 );
 CREATE INDEX jobs_status ON jobs (status, id);
+CREATE INDEX jobs_message ON jobs (message_key) WHERE message_key IS NOT NULL;
 CREATE INDEX jobs_record ON jobs (record_id);
 CREATE TABLE job_logs (
   job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
