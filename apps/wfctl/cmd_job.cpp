@@ -31,11 +31,17 @@ void print_change(const Job& j) {
 
 // Waits, prints the final jobs on stdout, and throws for the exit status: 9 when any failed or
 // was cancelled, 10 on a timeout.
-void wait_and_report(AppContext& ctx, const std::vector<JobId>& ids, const std::optional<std::string>& timeout_text) {
-  std::optional<std::chrono::milliseconds> timeout;
-  if (timeout_text) timeout = duration_flag("--timeout", *timeout_text);
+// `started`: when the command began, so that the timeout covers all of it.
+void wait_and_report(AppContext& ctx, const std::vector<JobId>& ids, const std::optional<std::string>& timeout_text,
+                     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now()) {
+  std::optional<std::chrono::milliseconds> timeout, left;
+  if (timeout_text) {
+    timeout = duration_flag("--timeout", *timeout_text);
+    left = std::max(std::chrono::milliseconds(0), *timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                 std::chrono::steady_clock::now() - started));
+  }
   auto out = ctx.output();
-  auto r = wait_jobs(ctx.store(), ids, timeout, print_change, ctx.cancel());
+  auto r = wait_jobs(ctx.store(), ids, left, print_change, ctx.cancel());
   output::print_jobs(std::cout, r.jobs, out);
   if (r.timed_out) {
     std::vector<std::string> open;
@@ -79,7 +85,9 @@ void add_submit(CLI::App& group, AppContext& ctx) {
   example(cmd, "wfctl job submit 7 --input records/7/kspace.npy\nwfctl job submit 7 --input kspace.npy --wait --timeout 10m");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
+      const auto started = std::chrono::steady_clock::now();
       if (o->timeout && !o->wait) throw Error(ErrorKind::usage, "--timeout needs --wait");
+      if (o->timeout) duration_flag("--timeout", *o->timeout);  // refused before anything is submitted
       auto out = ctx.output();
       JobSpec spec;
       spec.record_id = parse_id(o->record, "record id");
@@ -91,7 +99,7 @@ void add_submit(CLI::App& group, AppContext& ctx) {
       Job job = submit_job(ctx.store(), ctx.transport(), spec, ctx.cancel());
       if (!o->wait) return output::print_changed_jobs(std::cout, {job}, "submitted", out);
       std::cerr << fmt::format("job/{} submitted\n", job.id);
-      wait_and_report(ctx, {job.id}, o->timeout);
+      wait_and_report(ctx, {job.id}, o->timeout, started);
     };
   });
 }

@@ -66,9 +66,11 @@ class KafkaTestCase(WfctlTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return [json.loads(line) for line in r.stdout.decode().splitlines()]
 
-    def kcat_write(self, lines, topic=TOPIC):
-        """Each line as one message without a key, acknowledged by the broker."""
-        r = subprocess.run(["kcat", "-b", self.brokers, "-P", "-t", topic, "-X", "acks=all"],
+    def kcat_write(self, lines, topic=TOPIC, partition=None):
+        """Each line as one message without a key, acknowledged by the broker (into one
+        partition when given: keyless messages of one batch stick to one partition)."""
+        where = ["-p", str(partition)] if partition is not None else []
+        r = subprocess.run(["kcat", "-b", self.brokers, "-P", "-t", topic, "-X", "acks=all", *where],
                            input="".join(line + "\n" for line in lines).encode(), capture_output=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
 
@@ -298,7 +300,9 @@ class WorkerTest(KafkaTestCase):
     def test_two_workers_in_one_group_share_the_partitions(self):
         for i in range(1, 21):
             self.put_input(record=i)
-        self.kcat_write([json.dumps({"record_id": i, "input": f"records/{i}/kspace.npy"}) for i in range(1, 21)])
+        for part, records in ((0, range(1, 11)), (1, range(11, 21))):
+            self.kcat_write([json.dumps({"record_id": i, "input": f"records/{i}/kspace.npy"}) for i in records],
+                            partition=part)
         self.assertEqual(sorted({m["partition"] for m in self.kcat_read()}), [0, 1])
         slow = f"{TOPIC}=sh -c 'sleep 0.3; cp {MR} \"$1\"' sh {{output}}"
         procs = [subprocess.Popen([WFCTL, "worker", *self.kafka, "--kafka-config", self.session, "--once",

@@ -91,6 +91,9 @@ RunResult run_handler(const RunRequest& r) {
   posix_spawn_file_actions_adddup2(&fa, out.write.get(), STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&fa, err.write.get(), STDERR_FILENO);
   if (!r.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, r.cwd.c_str());
+  // Nothing else of the worker's: a descriptor another thread opened without O_CLOEXEC (a
+  // DICOM file being checked, librdkafka's sockets) stays out of the handler.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   // Its own process group (so that a stop reaches everything it started) and the default
   // signal dispositions and mask, whatever the worker set for itself.
   sigset_t none, all;
@@ -127,6 +130,9 @@ RunResult run_handler(const RunRequest& r) {
   std::optional<Clock::time_point> drain_until;
   // The handler's exit wakes the poll too (a pidfd), so a short job costs no poll timeout.
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  // A callback that throws (the store failing under the log or a heartbeat) must not leave
+  // the handler running: it is killed and reaped, then the error goes on.
+  try {
   while (out_open || err_open || !exited) {
     pollfd fds[3] = {{out_open ? out.read.get() : -1, POLLIN, 0},
                      {err_open ? err.read.get() : -1, POLLIN, 0},
@@ -150,10 +156,13 @@ RunResult run_handler(const RunRequest& r) {
       }
     }
     if (!exited) {
-      pid_t w = ::waitpid(pid, &status, WNOHANG);
-      if (w == pid) {
+      // Seen exited but not reaped yet, so its pid (the group's id) cannot be reused before
+      // the group is killed: whatever it left behind goes with it.
+      siginfo_t info{};
+      if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) {
+        ::kill(-pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
         exited = true;
-        ::kill(-pid, SIGKILL);  // whatever it left behind goes with it
         drain_until = Clock::now() + std::chrono::seconds(2);
       }
     } else if (drain_until && Clock::now() > *drain_until) {
@@ -173,6 +182,13 @@ RunResult run_handler(const RunRequest& r) {
       }
     }
     if (kill_at && now >= *kill_at) stop(true);
+  }
+  } catch (...) {
+    if (!exited) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+    throw;
   }
   if (!exited) {
     ::kill(-pid, SIGKILL);

@@ -194,8 +194,12 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
         fmt::format("--- wfctl: {} after {}\n", r.describe(deadline), format_duration(r.elapsed)));
     log.flush();
     if (stopping) {
-      c.queue.release(job.id, worker,
-                      "returned to the queue: its worker stopped before the handler finished");
+      try {
+        c.queue.release(job.id, worker,
+                        "returned to the queue: its worker stopped before the handler finished");
+      } catch (const std::exception& e) {  // its lease expires instead
+        c.log(fmt::format("job {}: cannot give it back: {}", job.id, e.what()));
+      }
       return Ended::released;
     }
     if (lost) {
@@ -325,7 +329,9 @@ void kafka_loop(Shared& c, Transport& transport) {
           // claimed for the first slot's name by the consumer: hand it to this slot
           e = run_job(c, w.job, w.job.worker.value_or(worker));
         } catch (const std::exception& ex) {
+          // Not recorded as ended: its message stays undone, to be delivered again.
           c.log(fmt::format("job {}: {}", w.job.id, ex.what()));
+          e = Ended::released;
         }
         count_release(c, e);
         std::lock_guard lock(m);
@@ -335,10 +341,10 @@ void kafka_loop(Shared& c, Transport& transport) {
       }
     });
   }
-  int slot_names = 0;
-  auto next_worker = [&] {
-    return fmt::format("{}/{}", c.identity, 1 + (slot_names++ % c.o.concurrency));
-  };
+  // Each claim gets a name of its own: the slot that runs it is not known yet, and a job taken
+  // back and claimed again must not match its earlier claim's heartbeats.
+  int claims = 0;
+  auto next_worker = [&] { return fmt::format("{}/{}", c.identity, ++claims); };
   // The store or the brokers failing ends the loop; the slots still finish what they run.
   std::exception_ptr failure;
   try {
@@ -421,6 +427,7 @@ void kafka_loop(Shared& c, Transport& transport) {
       try {
         c.queue.release(w.job.id, w.job.worker.value_or(""),
                         "returned to the queue: its worker stopped");
+        std::lock_guard stats_lock(c.mutex);
         ++c.stats.released;
       } catch (const std::exception& e) {  // its lease expires instead
         c.log(fmt::format("job {}: cannot give it back: {}", w.job.id, e.what()));

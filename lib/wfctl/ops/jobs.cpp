@@ -96,7 +96,8 @@ WaitResult wait_jobs(Store& store, const std::vector<JobId>& ids, std::optional<
         if (on_change) on_change(*j);
         last[id] = *j;
       }
-      done = done && is_final(j->status);
+      // A job that did not reach its transport waits for `job retry`, not for a worker.
+      done = done && (is_final(j->status) || j->delivery == Delivery::failed);
       result.jobs.push_back(*j);
     }
     if (done) return result;

@@ -48,7 +48,8 @@ struct WaitResult {
   bool all_succeeded() const;
 };
 
-/// Polls the jobs until every one is final or `timeout` (the whole wait) passed; calls
+/// Polls the jobs until every one is final (or undelivered: it waits for `job retry`) or
+/// `timeout` (the whole wait) passed; calls
 /// `on_change` with each job whose status, attempts or message changed since the last look
 /// (and once for each at the start). Throws Error(not_found) for an id that does not exist,
 /// Error(interrupted) once cancelled.

@@ -242,6 +242,19 @@ std::optional<Job> LocalJobQueue::claim_message(const std::string& topic, Record
     }
   }
   if (id == 0) {
+    // A job cancelled before its message came: the message is handled.
+    sqlite::Statement st(d, "SELECT id FROM jobs WHERE status = 'cancelled' AND delivery <> 'local' AND "
+                            "message_key IS NULL AND topic = ? AND record_id = ? AND input = ? ORDER BY id LIMIT 1");
+    st.bind(1, topic).bind(2, record).bind(3, input);
+    if (st.step()) {
+      sqlite::Statement mark(d, "UPDATE jobs SET message_key = ? WHERE id = ?");
+      mark.bind(1, message_key).bind(2, st.get_int(0));
+      mark.run();
+      tx.commit();
+      return std::nullopt;
+    }
+  }
+  if (id == 0) {
     // A new message: the oldest queued job of that input waiting for one, or a new job.
     sqlite::Statement st(d, "SELECT id FROM jobs WHERE status = 'queued' AND delivery <> 'local' AND "
                             "message_key IS NULL AND topic = ? AND record_id = ? AND input = ? ORDER BY id LIMIT 1");
