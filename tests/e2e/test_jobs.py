@@ -132,6 +132,13 @@ class FlowTest(JobTestCase):
 
 
 class CommandsTest(JobTestCase):
+    def test_reads_and_an_idle_worker_create_no_store(self):
+        self.assertEqual(self.ok("job", "list", "-o", "json").text, "[]\n")
+        r = self.worker("--once")
+        self.assertEqual((r.code, r.out), (0, b""), r)
+        self.fails(3, "job", "get", "1")
+        self.assertFalse(os.path.exists(self.store))
+
     def test_submit_refuses_what_would_only_fail_later(self):
         self.upload(7, "--no-job")
         r = self.fails(3, "job", "submit", "7", "--input", "other.npy")

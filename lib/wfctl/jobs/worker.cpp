@@ -281,6 +281,11 @@ void count_release(Shared& c, Ended e) {
 // The local transport: each slot claims from the store's queue.
 void local_slot(Shared& c, const std::string& worker) {
   while (c.stop_level() == 0 && !c.aborting) {
+    if (!c.store.exists()) {  // nothing was ever queued there: look again later, create nothing
+      if (c.o.once) return;
+      idle(c, c.o.poll);
+      continue;
+    }
     auto jobs = c.queue.claim(ClaimRequest{worker, c.topics, c.o.lease, 1, false});
     if (!jobs.empty()) {
       count_release(c, run_job(c, jobs.front(), worker));
@@ -366,7 +371,8 @@ void kafka_loop(Shared& c, Transport& transport) {
         continue;
       }
       // Retries and the jobs of dead workers are in the store; new work comes from the topic.
-      auto due = c.queue.claim(ClaimRequest{next_worker(), c.topics, c.o.lease, 1, true});
+      auto due = c.store.exists() ? c.queue.claim(ClaimRequest{next_worker(), c.topics, c.o.lease, 1, true})
+                                : std::vector<Job>{};
       if (!due.empty()) {
         std::lock_guard lock(m);
         ++busy;
