@@ -133,7 +133,9 @@ class FlowTest(JobTestCase):
 
 class CommandsTest(JobTestCase):
     def test_reads_and_an_idle_worker_create_no_store(self):
-        self.assertEqual(self.ok("job", "list", "-o", "json").text, "[]\n")
+        r = self.run_wfctl("job", "list", "-o", "json")
+        self.assertEqual((r.code, r.text), (0, "[]\n"), r)
+        self.assertIn("does not exist", r.errtext)  # the missing-store hint
         r = self.worker("--once")
         self.assertEqual((r.code, r.out), (0, b""), r)
         self.fails(3, "job", "get", "1")
