@@ -59,7 +59,7 @@ class ConfigParser {
 
  private:
   Context context(const std::string& name) {
-    Context c{name, {}};
+    Context c{name, {}, {}};
     if (is_null_scalar()) return c;
     if (m_event.type != YAML_MAPPING_START_EVENT) fail(fmt::format("context '{}' must be a mapping", name));
     for (next(); m_event.type != YAML_MAPPING_END_EVENT; next()) {
