@@ -19,7 +19,8 @@ class InstallTest(WfctlTestCase):
         libdir = next((l.split("=", 1)[1] for l in libdir.splitlines() if l.startswith("CMAKE_INSTALL_LIBDIR")), "lib")
         for rel in ("bin/wfctl", "share/man/man1/wfctl.1", "share/bash-completion/completions/wfctl",
                     "share/zsh/vendor-completions/_wfctl", "share/fish/vendor_completions.d/wfctl.fish",
-                    f"{libdir}/wfctl/wfctl-dicom.so", "share/doc/wfctl/examples/cartesian-reco.json"):
+                    f"{libdir}/wfctl/wfctl-dicom.so", f"{libdir}/wfctl/wfctl-kafka.so",
+                    "share/doc/wfctl/examples/cartesian-reco.json"):
             self.assertTrue(os.path.isfile(os.path.join(prefix, rel)), rel)
         installed = os.path.join(prefix, "bin", "wfctl")
         mr = os.path.join(PYDICOM_FILES, "MR_small.dcm")
@@ -42,4 +43,11 @@ class InstallTest(WfctlTestCase):
         self.assertEqual(run("result", "upload", "3", npy, "--name", "kspace.npy").returncode, 0)
         r = run("worker", "--once")
         self.assertEqual(r.returncode, 0, r.stderr)
+        # The installed binary loads its Kafka module (and links no librdkafka itself).
+        libs = subprocess.run(["ldd", wfctl], capture_output=True, text=True).stdout
+        self.assertNotIn("librdkafka", libs)
+        r = run("job", "submit", "3", "--input", "kspace.npy", "--transport", "kafka",
+                "--kafka-brokers", "127.0.0.1:1", "--kafka-timeout", "500ms")
+        self.assertEqual(r.returncode, 6, r.stderr)  # the module loaded and found no broker
+        self.assertIn(b"not delivered", r.stderr)
         self.assertEqual(run("result", "info", "3", "-o", "json").returncode, 0)

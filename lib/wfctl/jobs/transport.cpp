@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 #include <wfctl/error.hpp>
-#include <wfctl/jobs/kafka/kafka_transport.hpp>
+#include <wfctl/jobs/kafka_loader.hpp>
 
 namespace wfctl {
 
@@ -27,7 +27,7 @@ std::unique_ptr<Transport> open_transport(const TransportOptions& options) {
     if (options.brokers.empty())
       throw Error(ErrorKind::usage, "the kafka transport needs brokers",
                   "give --kafka-brokers HOST:PORT, WFCTL_KAFKA_BROKERS or the context key kafka-brokers");
-    return kafka::make_transport(options);
+    return load_kafka_transport(options);
   }
   throw Error(ErrorKind::usage, fmt::format("invalid transport '{}'", options.kind), "use one of: local, kafka");
 }
