@@ -1,52 +1,29 @@
 // The public DICOM functions of the core: each loads wfctl-dicom.so on first use and calls
 // through its table (see module_api.hpp for why DCMTK is not linked into the binary).
-#include <dlfcn.h>
-
-#include <filesystem>
 #include <mutex>
 #include <wfctl/dicom/module_api.hpp>
 #include <wfctl/error.hpp>
 #include <wfctl/util/interrupt.hpp>
+#include <wfctl/util/module.hpp>
 
 namespace wfctl::dicom {
 
 namespace {
-
-namespace fs = std::filesystem;
-
-std::vector<fs::path> candidates() {
-  std::vector<fs::path> paths;
-  std::error_code ec;
-  auto exe = fs::read_symlink("/proc/self/exe", ec);
-  // Installed: <prefix>/bin/wfctl next to <prefix>/<libdir>/wfctl/wfctl-dicom.so.
-  if (!ec) paths.push_back(exe.parent_path().parent_path() / WFCTL_DICOM_MODULE_LIBDIR / "wfctl" / "wfctl-dicom.so");
-  paths.emplace_back(WFCTL_DICOM_MODULE_BUILD);  // the build tree
-  return paths;
-}
 
 const detail::ModuleApi& load() {
   static const detail::ModuleApi* api = nullptr;
   static std::string failure;
   static std::once_flag once;
   std::call_once(once, [] {
-    for (const auto& path : candidates()) {
-      std::error_code ec;
-      if (!fs::exists(path, ec)) continue;
-      void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-      if (!handle) {
-        failure = ::dlerror();
-        return;
-      }
-      auto entry = reinterpret_cast<decltype(&wfctl_dicom_module)>(::dlsym(handle, "wfctl_dicom_module"));
-      if (!entry || entry()->abi != detail::k_module_abi) {
-        failure = path.string() + " is not a compatible wfctl DICOM module";
-        return;
-      }
-      api = entry();
-      api->set_interrupt_check(&interrupt_requested);  // Ctrl-C stops long DICOM work too
+    auto entry = reinterpret_cast<decltype(&wfctl_dicom_module)>(module_symbol(
+        "wfctl-dicom.so", WFCTL_DICOM_MODULE_LIBDIR, WFCTL_DICOM_MODULE_BUILD, "wfctl_dicom_module", failure));
+    if (!entry) return;
+    if (entry()->abi != detail::k_module_abi) {
+      failure = "wfctl-dicom.so is not a compatible wfctl DICOM module";
       return;
     }
-    failure = "wfctl-dicom.so not found next to the wfctl binary";
+    api = entry();
+    api->set_interrupt_check(&interrupt_requested);  // Ctrl-C stops long DICOM work too
   });
   if (!api)
     throw Error(ErrorKind::not_supported, "DICOM support is not available: " + failure,
