@@ -13,19 +13,22 @@ namespace wfctl::cli {
 void add_serve_command(CLI::App& app, AppContext& ctx) {
   struct Opts {
     std::string listen = "127.0.0.1:8001", prefix = "/api/v1/workflow", max_upload = "4G", grace = "10s";
-    int threads = 8;
+    int threads = 0;
     std::optional<std::string> token_file;
+    std::vector<std::string> cors_origins;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("serve", "Serve the store over HTTP with the ScanHub workflow-manager API");
   cmd->add_option("--listen", o->listen, "HOST:PORT to listen on; port 0 picks a free one (default 127.0.0.1:8001)")
       ->type_name("HOST:PORT");
   cmd->add_option("--prefix", o->prefix, "Path prefix of every route (default /api/v1/workflow)")->type_name("PATH");
-  cmd->add_option("--threads", o->threads, "Request threads (default 8)")->check(CLI::Range(1, 1024));
+  cmd->add_option("--threads", o->threads, "Request threads (default: max(4, 2 x cores))")->check(CLI::Range(1, 1024));
   cmd->add_option("--max-upload-size", o->max_upload, "Largest uploaded file in bytes, K/M/G suffixes allowed (default 4G)")
       ->type_name("SIZE");
   cmd->add_option("--token-file", o->token_file, "File holding the bearer token every route but health requires")
       ->type_name("FILE");
+  cmd->add_option("--cors-origin", o->cors_origins, "Answer browsers from this origin with CORS headers (repeatable)")
+      ->type_name("ORIGIN");
   cmd->add_option("--grace", o->grace, "After SIGTERM: how long running requests may finish (default 10s)")
       ->type_name("DURATION");
   example(cmd, "wfctl serve --listen 127.0.0.1:8001\nwfctl serve --listen 0.0.0.0:8001 --token-file /etc/wfctl/token");
@@ -38,12 +41,8 @@ void add_serve_command(CLI::App& app, AppContext& ctx) {
       s.threads = o->threads;
       s.max_upload_size = server::parse_size(o->max_upload, "--max-upload-size");
       s.grace = duration_flag("--grace", o->grace);
-      if (o->token_file) {
-        std::string token = read_input(*o->token_file);
-        while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-        if (token.empty()) throw Error(ErrorKind::usage, fmt::format("--token-file {} is empty", *o->token_file));
-        s.token = std::move(token);
-      }
+      if (o->token_file) s.token = server::read_token_file(*o->token_file);
+      s.cors_origins = o->cors_origins;
       // A stop request is the server's to act on: running requests finish and their writes
       // commit, so the store must not stop at the signal.
       ctx.store_survives_signals();

@@ -4,6 +4,7 @@ Each test starts the built binary on 127.0.0.1 port 0 (the bound address read fr
 and speaks raw HTTP with http.client, so that status codes, bodies and headers are exactly
 what a client sees. The contract is shared/reference/scanhub-api.md.
 """
+import hashlib
 import http.client
 import json
 import os
@@ -199,7 +200,14 @@ class ServeTest(WfctlTestCase):
         content = os.urandom(300000)
         body, ctype = multipart("kspace.npy", content)
         r = self.s.request("POST", "/upload/7/", body, {"Content-Type": ctype})
-        self.assert_json(r, 200, b'{"message":"Successfully uploaded kspace.npy"}')
+        self.assertEqual(r[0], 200, r)
+        answer = json.loads(r[2])
+        self.assertEqual(list(answer), ["message", "result", "job"])
+        self.assertEqual(answer["message"], "Successfully uploaded kspace.npy")
+        self.assertEqual(list(answer["result"]), ["record_id", "name", "size", "sha256", "datetime_stored"])
+        self.assertEqual(answer["result"]["sha256"], hashlib.sha256(content).hexdigest())
+        self.assertEqual((answer["job"]["id"], answer["job"]["input"], answer["job"]["status"]),
+                         (1, "records/7/kspace.npy", "queued"))
         with open(os.path.join(self.store, "records", "7", "kspace.npy"), "rb") as f:
             self.assertEqual(f.read(), content)
         jobs = json.loads(self.ok("job", "list", "-o", "json").text)
@@ -215,8 +223,11 @@ class ServeTest(WfctlTestCase):
         with open(os.path.join(PYDICOM_FILES, "CT_small.dcm"), "rb") as f:
             dicom = f.read()
         body, ctype = multipart("record-8.dcm", dicom)
-        self.assert_json(self.s.request("POST", "/upload/8/", body, {"Content-Type": ctype}), 200,
-                         b'{"message":"Successfully uploaded record-8.dcm"}')
+        status, _, data = self.s.request("POST", "/upload/8/", body, {"Content-Type": ctype})
+        self.assertEqual(status, 200, data)
+        answer = json.loads(data)
+        self.assertEqual((answer["message"], answer["result"]["size"], answer["job"]),
+                         ("Successfully uploaded record-8.dcm", len(dicom), None))  # a result submits nothing
         status, headers, data = self.s.request("GET", "/download/8/")
         self.assertEqual((status, data == dicom), (200, True))
         self.assertEqual(headers["content-type"], "application/octet-stream")
@@ -264,6 +275,10 @@ class ServeTest(WfctlTestCase):
 
     def test_bearer_token(self):
         token = self.write("token", "s3cret-token\n")
+        os.chmod(token, 0o644)
+        r = self.fails(2, "serve", "--listen", "127.0.0.1:0", "--token-file", token)
+        self.assertIn("is readable by everyone", r.errtext)
+        os.chmod(token, 0o600)
         s = self.start("--token-file", token)
         na = b'{"detail":"Not authenticated"}'
         self.assert_json(s.request("GET", "/"), 401, na)

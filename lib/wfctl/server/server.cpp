@@ -1,7 +1,11 @@
-// The HTTP server around the routes: binding, bearer-token check, access log, errors that
-// httplib answers itself, and a graceful stop.
+// The server around the routes: the prefix, bearer-token check, CORS, the access log, what
+// the HTTP library refuses by itself, and a graceful stop. The HTTP library itself is behind
+// http_server.hpp (the module wfctl-httpd.so).
 #include <wfctl/server/server.hpp>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -12,17 +16,14 @@
 #include <fmt/format.h>
 #include <mutex>
 #include <thread>
+#include <wfctl/ops/workflows.hpp>
+#include <wfctl/version.hpp>
 
 #include "http.hpp"
 
 namespace wfctl::server {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// When the request this thread handles started (set before routing; reset after logging).
-thread_local Clock::time_point t_started{};
 
 // Equal strings, in time that depends only on their lengths.
 bool constant_time_equal(std::string_view a, std::string_view b) {
@@ -39,6 +40,7 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 // A path for the log: control characters, quotes and bytes past ASCII as \xNN.
 std::string log_escape(std::string_view s) {
   std::string out;
+  out.reserve(s.size());
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') out += fmt::format("\\x{:02x}", u);
@@ -47,7 +49,7 @@ std::string log_escape(std::string_view s) {
   return out;
 }
 
-// The reason phrase of what httplib answers by itself.
+// The reason phrase of what the HTTP library answers by itself.
 const char* reason(int status) {
   switch (status) {
     case 400: return "Bad Request";
@@ -62,152 +64,155 @@ const char* reason(int status) {
   }
 }
 
+const char* const k_cors_methods = "GET, HEAD, POST, PUT, DELETE, OPTIONS";
+const char* const k_cors_headers = "Authorization, Content-Type, Range, If-None-Match";
+const char* const k_cors_expose = "ETag, Repr-Digest, Content-Range, Content-Disposition, Content-Length";
+
 class Server {
  public:
   Server(Store& store, Transport& transport, const ServeOptions& options)
-      : m_ctx{store, transport, options, Cancel::make()}, m_options(options) {}
+      : m_options(normalized(options)), m_ctx{store, transport, m_options, Cancel::make()},
+        m_server_header(fmt::format("wfctl/{}", k_version)) {}
 
   void run(const std::function<void(const std::string&)>& on_listening);
 
  private:
-  void install_routes();
+  static ServeOptions normalized(ServeOptions o) {
+    if (!o.prefix.empty() && o.prefix.front() != '/')
+      throw Error(ErrorKind::usage, fmt::format("invalid --prefix '{}': must start with '/'", o.prefix));
+    while (!o.prefix.empty() && o.prefix.back() == '/') o.prefix.pop_back();
+    if (o.threads < 0) throw Error(ErrorKind::usage, "--threads must be at least 1");
+    if (o.threads == 0) o.threads = static_cast<int>(std::max(4u, 2 * std::max(1u, std::thread::hardware_concurrency())));
+    return o;
+  }
   // The route part of a path under the prefix, or nullopt for a path outside it.
-  std::optional<std::string_view> under_prefix(std::string_view path) const;
-  bool authorized(const httplib::Request& req) const;
-  void log(const httplib::Request& req, const httplib::Response& res);
+  std::optional<std::string_view> under_prefix(std::string_view path) const {
+    const auto& prefix = m_options.prefix;
+    if (path.substr(0, prefix.size()) != prefix) return std::nullopt;
+    auto rest = path.substr(prefix.size());
+    if (!rest.empty() && rest.front() != '/') return std::nullopt;  // "/api/v1/workflows"
+    return rest;
+  }
+  bool authorized(const Request& req) const;
+  bool is_health(std::string_view path) const {
+    auto rest = under_prefix(path);
+    return rest && (*rest == "/health/readiness" || *rest == "/health/readiness/");
+  }
+  // The allowed origin of a request from a browser, or nullptr.
+  const std::string* cors_origin(const Request& req) const {
+    const auto* origin = req.header("Origin");
+    if (!origin) return nullptr;
+    for (const auto& o : m_options.cors_origins)
+      if (o == *origin || o == "*") return origin;
+    return nullptr;
+  }
+  void refuse(Response& res) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    send_detail(res, 401, "Not authenticated");
+  }
+  void handle(Request& req, Response& res);
+  int expect(Request& req, Response& res);
+  void log(const http::LogEntry& e);
 
+  ServeOptions m_options;
   Context m_ctx;
-  const ServeOptions& m_options;
-  std::string m_prefix;
-  httplib::Server m_http;
+  std::string m_server_header;
   std::mutex m_log_mutex;
 };
 
-std::optional<std::string_view> Server::under_prefix(std::string_view path) const {
-  if (path.substr(0, m_prefix.size()) != m_prefix) return std::nullopt;
-  auto rest = path.substr(m_prefix.size());
-  if (!rest.empty() && rest.front() != '/') return std::nullopt;  // "/api/v1/workflows"
-  return rest;
-}
-
-bool Server::authorized(const httplib::Request& req) const {
+bool Server::authorized(const Request& req) const {
   if (!m_options.token) return true;
-  auto rest = under_prefix(req.path);
-  if (rest && (*rest == "/health/readiness" || *rest == "/health/readiness/")) return true;
-  const std::string header = req.get_header_value("Authorization");
-  constexpr std::string_view scheme = "Bearer ";
-  if (header.size() < scheme.size()) return false;
-  std::string given_scheme = header.substr(0, scheme.size());
-  for (auto& c : given_scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (given_scheme != "bearer ") return false;
-  return constant_time_equal(std::string_view(header).substr(scheme.size()), *m_options.token);
+  if (is_health(req.path)) return true;
+  const std::string* header = req.header("Authorization");
+  constexpr std::string_view scheme = "bearer ";
+  if (!header || header->size() < scheme.size()) return false;
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>((*header)[i])) != scheme[i]) return false;
+  return constant_time_equal(std::string_view(*header).substr(scheme.size()), *m_options.token);
 }
 
-void Server::log(const httplib::Request& req, const httplib::Response& res) {
-  std::size_t bytes = res.body.empty() ? res.content_length_ : res.body.size();
-  std::string ms = "-";
-  if (t_started != Clock::time_point{}) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t_started).count();
-    ms = fmt::format("{:.1f}ms", static_cast<double>(us) / 1000.0);
+void Server::handle(Request& req, Response& res) {
+  res.set_header("Server", m_server_header);
+  try {
+    const std::string* origin = cors_origin(req);
+    if (origin) {
+      res.set_header("Access-Control-Allow-Origin", *origin);
+      res.set_header("Vary", "Origin");
+      if (req.method == "OPTIONS" && req.header("Access-Control-Request-Method")) {
+        // A preflight carries no credentials: answered before the token check.
+        res.set_header("Access-Control-Allow-Methods", k_cors_methods);
+        res.set_header("Access-Control-Allow-Headers", k_cors_headers);
+        res.set_header("Access-Control-Max-Age", "600");
+        res.status = 204;
+        return;
+      }
+      res.set_header("Access-Control-Expose-Headers", k_cors_expose);
+    }
+    if (!authorized(req)) return refuse(res);
+    auto rest = under_prefix(req.path);
+    if (!rest) return send_detail(res, 404, "Not Found");
+    route(m_ctx, req, res, *rest);
+  } catch (const Error& e) {
+    send_error(res, e);
+  } catch (const std::exception& e) {
+    {
+      std::lock_guard lock(m_log_mutex);
+      std::fprintf(stderr, "wfctl serve: internal error on %s %s: %s\n", log_escape(req.method).c_str(),
+                   log_escape(req.path).c_str(), e.what());
+    }
+    send_detail(res, 500, "Internal Server Error");
   }
-  t_started = {};
+}
+
+// Refuses a body before it is sent when the client asks first (curl does for large bodies).
+int Server::expect(Request& req, Response& res) {
+  res.set_header("Server", m_server_header);
+  if (!authorized(req)) {
+    refuse(res);
+    return 401;
+  }
+  const std::string* length = req.header("Content-Length");
+  const std::uint64_t n = length ? std::strtoull(length->c_str(), nullptr, 10) : 0;
+  // The multipart envelope around the file is small; a body past limit + 1 MiB cannot fit.
+  if (n > m_options.max_upload_size + (std::uint64_t{1} << 20)) {
+    send_detail(res, 413, fmt::format("the file is larger than the upload limit of {} bytes", m_options.max_upload_size));
+    return 413;
+  }
+  return 100;
+}
+
+void Server::log(const http::LogEntry& e) {
+  std::string ms = e.ms < 0 ? "-" : fmt::format("{:.1f}ms", e.ms);
   // The path only: a query may carry what must not be logged, and so may headers.
-  auto line = fmt::format("wfctl serve: {} {} \"{}\" {} {} {}", req.remote_addr, log_escape(req.method),
-                          log_escape(req.path), res.status, bytes, ms);
+  auto line = fmt::format("wfctl serve: {} {} \"{}\" {} {} {}", e.remote_addr, log_escape(e.method), log_escape(e.path),
+                          e.status, e.bytes, ms);
   std::lock_guard lock(m_log_mutex);
-  if (m_options.log) m_options.log(line);
-  else {
+  if (m_options.log) {
+    m_options.log(line);
+  } else {
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
   }
 }
 
-void Server::install_routes() {
-  auto plain = [this](const httplib::Request& req, httplib::Response& res) {
-    auto rest = under_prefix(req.path);
-    if (!rest) return send_detail(res, 404, "Not Found");
-    route(m_ctx, req, res, *rest, nullptr);
-  };
-  auto with_reader = [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-    auto rest = under_prefix(req.path);
-    if (!rest) return send_detail(res, 404, "Not Found");
-    route(m_ctx, req, res, *rest, &reader);
-  };
-  m_http.Get(".*", plain);
-  m_http.Delete(".*", plain);
-  m_http.Patch(".*", plain);
-  m_http.Options(".*", plain);
-  m_http.Post(".*", httplib::Server::HandlerWithContentReader(with_reader));
-  m_http.Put(".*", httplib::Server::HandlerWithContentReader(with_reader));
-
-  m_http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (t_started == Clock::time_point{}) t_started = Clock::now();
-    if (authorized(req)) return httplib::Server::HandlerResponse::Unhandled;
-    res.set_header("WWW-Authenticate", "Bearer");
-    send_detail(res, 401, "Not authenticated");
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  // Refuses an upload before its body is sent when the client asks first (curl does for
-  // large bodies), and checks the token there too.
-  m_http.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
-    t_started = Clock::now();
-    if (!authorized(req)) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      send_detail(res, 401, "Not authenticated");
-      return 401;
-    }
-    const std::uint64_t length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
-    // The multipart envelope around the file is small; a body past limit + 1 MiB cannot fit.
-    if (length > m_options.max_upload_size + (std::uint64_t{1} << 20)) {
-      send_detail(res, 413, fmt::format("the file is larger than the upload limit of {} bytes", m_options.max_upload_size));
-      return 413;
-    }
-    return 100;
-  });
-  // What httplib answers itself (a malformed request, a route it never reached) in the
-  // contract's shape; our own answers already have a body.
-  m_http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty() || res.content_length_ > 0) return httplib::Server::HandlerResponse::Unhandled;
-    send_detail(res, res.status, reason(res.status));
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  m_http.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-    std::string why = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      why = e.what();
-    } catch (...) {
-    }
-    {
-      std::lock_guard lock(m_log_mutex);
-      std::fprintf(stderr, "wfctl serve: internal error on %s %s: %s\n", log_escape(req.method).c_str(),
-                   log_escape(req.path).c_str(), why.c_str());
-    }
-    send_detail(res, 500, "Internal Server Error");
-  });
-  m_http.set_logger([this](const httplib::Request& req, const httplib::Response& res) { log(req, res); });
-}
-
 void Server::run(const std::function<void(const std::string&)>& on_listening) {
-  m_prefix = m_options.prefix;
-  while (!m_prefix.empty() && m_prefix.back() == '/') m_prefix.pop_back();
-  if (!m_options.prefix.empty() && m_options.prefix.front() != '/')
-    throw Error(ErrorKind::usage, fmt::format("invalid --prefix '{}': must start with '/'", m_options.prefix));
-  if (m_options.threads < 1) throw Error(ErrorKind::usage, "--threads must be at least 1");
   auto address = parse_listen(m_options.listen);
-  install_routes();
-  const int threads = m_options.threads;
-  m_http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
-  m_http.set_keep_alive_timeout(5);
-  m_http.set_read_timeout(30);
-  m_http.set_write_timeout(30);
+  auto http = http::make_server();
+  http::ServerSettings settings;
+  settings.threads = static_cast<std::size_t>(m_options.threads);
+  settings.payload_max_length = m_options.max_upload_size + (std::uint64_t{1} << 20);
+  http->set_settings(settings);
+  http->set_handler([this](Request& req, Response& res) { handle(req, res); });
+  http->set_expect_handler([this](Request& req, Response& res) { return expect(req, res); });
+  http->set_error_handler([this](Response& res) {
+    res.set_header("Server", m_server_header);
+    send_detail(res, res.status, reason(res.status));
+  });
+  http->set_log_handler([this](const http::LogEntry& e) { log(e); });
 
-  int port = address.port;
   errno = 0;
-  if (port == 0) port = m_http.bind_to_any_port(address.host);
-  else if (!m_http.bind_to_port(address.host, port)) port = -1;
+  int port = http->bind(address.host, address.port);
   if (port < 0) {
     int err = errno;
     throw Error(ErrorKind::unavailable,
@@ -216,8 +221,9 @@ void Server::run(const std::function<void(const std::string&)>& on_listening) {
   const bool v6 = address.host.find(':') != std::string::npos;
   std::string bound = v6 ? fmt::format("[{}]:{}", address.host, port) : fmt::format("{}:{}", address.host, port);
 
-  // The stop watcher: on a stop request, stop accepting (listen_after_bind then waits for
-  // the request threads); after the grace period, cancel the requests still running.
+  // The stop watcher: on a stop request, stop accepting (listen then waits for the request
+  // threads); after the grace period, cancel the requests still running, whose writers then
+  // store nothing.
   std::mutex mutex;
   std::condition_variable cv;
   bool done = false;
@@ -228,11 +234,11 @@ void Server::run(const std::function<void(const std::string&)>& on_listening) {
     while (!done && !asked()) cv.wait_for(lock, std::chrono::milliseconds(100));
     if (done) return;
     stopping = true;
-    m_http.stop();
+    http->stop();
     if (!cv.wait_for(lock, m_options.grace, [&] { return done; })) m_ctx.requests.cancel();
   });
   on_listening(bound);
-  bool ok = m_http.listen_after_bind();
+  bool ok = http->listen();
   {
     std::lock_guard lock(mutex);
     done = true;
@@ -269,6 +275,21 @@ ListenAddress parse_listen(std::string_view text) {
     throw bad("the port must be a number from 0 to 65535");
   a.port = value;
   return a;
+}
+
+std::string read_token_file(const std::string& path) {
+  struct stat st {};
+  if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IROTH))
+    throw Error(ErrorKind::usage, fmt::format("--token-file {} is readable by everyone", path),
+                fmt::format("chmod o-r {}", path));
+  std::string token = read_input(path);
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!token.empty() && space(token.back())) token.pop_back();
+  std::size_t start = 0;
+  while (start < token.size() && space(token[start])) ++start;
+  token.erase(0, start);
+  if (token.empty()) throw Error(ErrorKind::usage, fmt::format("--token-file {} is empty", path));
+  return token;
 }
 
 std::uint64_t parse_size(std::string_view text, std::string_view flag) {

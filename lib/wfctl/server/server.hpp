@@ -1,13 +1,14 @@
 #pragma once
 // `wfctl serve`: the ScanHub workflow manager's REST contract (shared/reference/scanhub-api.md)
-// answered over any Store, with the reference's defects fixed. The HTTP library stays inside
-// this folder's .cpp files.
+// answered over any Store, with the reference's defects fixed, plus the extensions of
+// docs/serve-api.md. The HTTP library is behind server/http_server.hpp, in a module.
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <wfctl/jobs/transport.hpp>
 #include <wfctl/store/store.hpp>
@@ -19,9 +20,10 @@ namespace wfctl::server {
 struct ServeOptions {
   std::string listen = "127.0.0.1:8001";  // HOST:PORT, [V6]:PORT; port 0 picks a free port
   std::string prefix = "/api/v1/workflow";  // every route lives under it
-  int threads = 8;                           // request threads
+  int threads = 0;                           // request threads; 0: max(4, 2 x cores)
   std::uint64_t max_upload_size = std::uint64_t{4} << 30;  // bytes of one uploaded file; more: 413
   std::optional<std::string> token;          // bearer token every route but health requires
+  std::vector<std::string> cors_origins;     // origins answered with Access-Control-Allow-Origin
   Cancel stop;                               // once cancelled: stop accepting, finish, return
   /// Asked every 100 ms as well as `stop` (the CLI's signal count, which leaves the store's
   /// own token alone so that running requests can still commit); may be empty.
@@ -38,6 +40,11 @@ struct ListenAddress {
 };
 /// Parses HOST:PORT or [V6]:PORT (port 0..65535); throws Error(usage, "invalid --listen ...").
 ListenAddress parse_listen(std::string_view text);
+
+/// The token in a --token-file: its content with surrounding whitespace trimmed. Throws
+/// Error(usage) when it is empty or the file is readable by everyone, Error of the errno
+/// table's kind when it cannot be read.
+std::string read_token_file(const std::string& path);
 
 /// Parses a byte count with an optional K, M or G suffix (powers of 1024); throws
 /// Error(usage) naming `flag` for anything else or zero.
