@@ -113,12 +113,14 @@ class HttplibServer final : public Server {
     auto reading = [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
       handle(req, res, &reader);
     };
-    m_http.Get(".*", plain);
-    m_http.Delete(".*", plain);
-    m_http.Options(".*", plain);
-    m_http.Post(".*", httplib::Server::HandlerWithContentReader(reading));
-    m_http.Put(".*", httplib::Server::HandlerWithContentReader(reading));
-    m_http.Patch(".*", httplib::Server::HandlerWithContentReader(reading));
+    // Every path is the core's; "." would not match a decoded newline.
+    const std::string any = R"([\s\S]*)";
+    m_http.Get(any, plain);
+    m_http.Delete(any, plain);
+    m_http.Options(any, plain);
+    m_http.Post(any, httplib::Server::HandlerWithContentReader(reading));
+    m_http.Put(any, httplib::Server::HandlerWithContentReader(reading));
+    m_http.Patch(any, httplib::Server::HandlerWithContentReader(reading));
 
     m_http.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
       mark_started();
