@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <wfctl/server/http_server.hpp>
 
 namespace wfctl::http {
@@ -61,6 +62,15 @@ void apply(const Response& from, httplib::Response& to) {
                               if (offset != 0) return false;  // the provider writes everything at once
                               return provider([&sink](const char* d, std::size_t n) { return sink.write(d, n); });
                             });
+  } else if (from.close_connection && !from.body.empty()) {
+    // httplib keeps a connection whose request asked for nothing else; a provider that fails
+    // after writing the whole body is what ends it (the rest of an unread body is never
+    // taken for a next request).
+    auto body = std::make_shared<std::string>(from.body);
+    to.set_content_provider(body->size(), from.content_type, [body](std::size_t, std::size_t, httplib::DataSink& sink) {
+      sink.write(body->data(), body->size());
+      return false;
+    });
   } else if (!from.content_type.empty() || !from.body.empty()) {
     to.set_content(from.body, from.content_type);
   }
