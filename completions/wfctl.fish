@@ -90,7 +90,7 @@ function __wfctl_value_options --argument-names cmdpath
         case 'wfctl get'
             printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl list'
-            printf '%s\n' --name --author --version --sort-by --limit --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
+            printf '%s\n' --name --author --version --sort-by --limit --offset --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl update'
             printf '%s\n' --filename -f --name --version --author --description --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl delete'
@@ -136,7 +136,7 @@ function __wfctl_value_options --argument-names cmdpath
         case 'wfctl worker'
             printf '%s\n' --topic --handler --concurrency --lease --poll --retry-backoff --grace --kill-grace --identity --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl serve'
-            printf '%s\n' --listen --prefix --threads --max-upload-size --token-file --grace --store --output -o --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
+            printf '%s\n' --listen --prefix --threads --max-upload-size --token-file --cors-origin --grace --store --output -o --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl config'
             printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --context --config
         case 'wfctl config view'
@@ -311,6 +311,7 @@ complete -c wfctl -n "__wfctl_under 'wfctl list'" -l version -r -f -d 'Only work
 complete -c wfctl -n "__wfctl_under 'wfctl list'" -l sort-by -r -f -a 'id name version author created updated' -d 'Order: id, name, version, author, created, updated'
 complete -c wfctl -n "__wfctl_under 'wfctl list'" -l reverse -d 'Reverse the order'
 complete -c wfctl -n "__wfctl_under 'wfctl list'" -l limit -r -f -d 'At most N workflows'
+complete -c wfctl -n "__wfctl_under 'wfctl list'" -l offset -r -f -d 'Skip the first N workflows (paging with --limit)'
 
 # wfctl update
 complete -c wfctl -n "__wfctl_under 'wfctl update'" -l help -s h -d 'Print this help message and exit'
@@ -471,9 +472,10 @@ complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l identity -r -f -d 'How jo
 complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l help -s h -d 'Print this help message and exit'
 complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l listen -r -f -d 'HOST:PORT to listen on; port 0 picks a free one (default 127.0.0.1:8001)'
 complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l prefix -r -f -d 'Path prefix of every route (default /api/v1/workflow)'
-complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l threads -r -f -d 'Request threads (default 8)'
+complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l threads -r -f -d 'Request threads (default: max(4, 2 x cores))'
 complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l max-upload-size -r -f -d 'Largest uploaded file in bytes, K/M/G suffixes allowed (default 4G)'
 complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l token-file -r -F -d 'File holding the bearer token every route but health requires'
+complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l cors-origin -r -f -d 'Answer browsers from this origin with CORS headers (repeatable)'
 complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l grace -r -f -d 'After SIGTERM: how long running requests may finish (default 10s)'
 
 # wfctl config
