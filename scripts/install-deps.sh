@@ -10,7 +10,7 @@ packages=(
   libdcmtk-dev dcmtk libopenjp2-7-dev catch2
   libfftw3-dev python3 python3-numpy python3-pydicom
   librdkafka-dev kcat hyperfine
-  zsh fish man-db groff-base
+  zsh fish man-db groff-base curl wrk nginx
 )
 
 missing=()

@@ -88,6 +88,7 @@ void add_version_command(CLI::App& app, AppContext& ctx);
 void add_help_command(CLI::App& app, AppContext& ctx);
 void add_job_commands(CLI::App& app, AppContext& ctx);
 void add_worker_command(CLI::App& app, AppContext& ctx);
+void add_serve_command(CLI::App& app, AppContext& ctx);
 
 /// Gives `cmd` the example its --help shows (one or more lines of "wfctl ..." commands).
 void example(CLI::App* cmd, const std::string& lines);

@@ -86,6 +86,7 @@ void add_list(CLI::App& app, AppContext& ctx) {
       ->default_str("id");
   cmd->add_flag("--reverse", o->query.descending, "Reverse the order");
   cmd->add_option("--limit", o->query.limit, "At most N workflows")->check(positive());
+  cmd->add_option("--offset", o->query.offset, "Skip the first N workflows (paging with --limit)")->check(non_negative());
   example(cmd, "wfctl list -o wide --sort-by name\nwfctl list -o yaml | wfctl --store backup apply -f -");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   wfctl::cli::add_result_commands(app, ctx);
   wfctl::cli::add_job_commands(app, ctx);
   wfctl::cli::add_worker_command(app, ctx);
+  wfctl::cli::add_serve_command(app, ctx);
   wfctl::cli::add_config_commands(app, ctx);
   wfctl::cli::add_completion_commands(app, ctx);
   wfctl::cli::add_version_command(app, ctx);

@@ -72,6 +72,7 @@ class CommandWordsTest(WfctlTestCase):
             "config set-context": ["other", "--store", out], "completion": ["bash"], "version": [], "help": [],
             "job submit": ["1", "--input", "data.bin"], "job list": [], "job get": ["1"], "job wait": ["1"],
             "job cancel": ["1"], "job retry": ["1"], "job logs": ["1"], "worker": ["--once"],
+            "serve": ["--listen", "invalid"],
         }
         # Commands whose last positional takes any number of values read the word as a value
         # (a bad id, a command to show help for); they still refuse and change nothing.

@@ -19,7 +19,7 @@ class InstallTest(WfctlTestCase):
         libdir = next((l.split("=", 1)[1] for l in libdir.splitlines() if l.startswith("CMAKE_INSTALL_LIBDIR")), "lib")
         for rel in ("bin/wfctl", "share/man/man1/wfctl.1", "share/bash-completion/completions/wfctl",
                     "share/zsh/vendor-completions/_wfctl", "share/fish/vendor_completions.d/wfctl.fish",
-                    f"{libdir}/wfctl/wfctl-dicom.so", f"{libdir}/wfctl/wfctl-kafka.so",
+                    f"{libdir}/wfctl/wfctl-dicom.so", f"{libdir}/wfctl/wfctl-kafka.so", f"{libdir}/wfctl/wfctl-httpd.so",
                     "share/doc/wfctl/examples/cartesian-reco.json"):
             self.assertTrue(os.path.isfile(os.path.join(prefix, rel)), rel)
         installed = os.path.join(prefix, "bin", "wfctl")
@@ -51,3 +51,39 @@ class InstallTest(WfctlTestCase):
         self.assertEqual(r.returncode, 6, r.stderr)  # the module loaded and found no broker
         self.assertIn(b"not delivered", r.stderr)
         self.assertEqual(run("result", "info", "3", "-o", "json").returncode, 0)
+
+    def test_the_installed_binary_serves_through_its_httpd_module(self):
+        build_dir = os.environ.get("WFCTL_BUILD_DIR")
+        if not build_dir:
+            self.fail("WFCTL_BUILD_DIR is not set (ctest sets it)")
+        prefix = os.path.join(self.tmp, "prefix")
+        subprocess.run(["cmake", "--install", build_dir, "--prefix", prefix], capture_output=True, check=True)
+        libdir = subprocess.run(["cmake", "-L", "-N", build_dir], capture_output=True, text=True).stdout
+        libdir = next((l.split("=", 1)[1] for l in libdir.splitlines() if l.startswith("CMAKE_INSTALL_LIBDIR")), "lib")
+        self.assertTrue(os.path.isfile(os.path.join(prefix, libdir, "wfctl", "wfctl-httpd.so")))
+        wfctl = os.path.join(prefix, "bin", "wfctl")
+        # cpp-httplib and what it brings are the module's, not the binary's.
+        needed = subprocess.run(["readelf", "-d", wfctl], capture_output=True, text=True).stdout
+        needed = [l for l in needed.splitlines() if "NEEDED" in l]
+        for lib in ("httplib", "libssl", "brotli", "libz.", "librdkafka"):
+            self.assertFalse([l for l in needed if lib in l], (lib, needed))
+        # The module beside the installed binary is the one loaded (checked in /proc below).
+        env = dict(self.env, PATH="/usr/bin:/bin")
+        p = subprocess.Popen([wfctl, "serve", "--listen", "127.0.0.1:0"], env=env, cwd=self.tmp,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            line = p.stderr.readline().decode()
+            self.assertRegex(line, r"^wfctl serve: listening on http://127\.0\.0\.1:\d+/api/v1/workflow\n$")
+            port = int(line.rsplit(":", 1)[1].split("/")[0])
+            import http.client
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/api/v1/workflow/health/readiness")
+            r = conn.getresponse()
+            self.assertEqual((r.status, r.read()), (200, b'{"status":"ok"}'))
+            conn.close()
+            maps = open(f"/proc/{p.pid}/maps").read()
+            self.assertIn(os.path.join(prefix, libdir, "wfctl", "wfctl-httpd.so"), maps)
+        finally:
+            p.terminate()
+            self.assertEqual(p.wait(timeout=30), 0)
+            p.stderr.close()

@@ -60,3 +60,27 @@ TEST_CASE("unknown schemes are usage errors; remote is not built yet", "[store]"
   error_of(ErrorKind::usage, [] { open_store("ftp://x", {}); });
   error_of(ErrorKind::not_supported, [] { open_store("http://127.0.0.1:9/api", {}); });
 }
+
+TEST_CASE("list pages with offset, with or without a limit; a negative offset is invalid input", "[store]") {
+  test::TempDir dir;
+  auto store = open_store((dir / "s").string(), {});
+  std::vector<WorkflowDraft> drafts;
+  for (int i = 0; i < 5; ++i) drafts.push_back(WorkflowDraft{{"w" + std::to_string(i), {}, "1", {}}, Json::object()});
+  auto created = store->create_workflows(drafts);
+  auto ids = [&](const ListQuery& q) {
+    std::vector<WorkflowId> out;
+    for (const auto& w : store->list_workflows(q)) out.push_back(w.id);
+    return out;
+  };
+  ListQuery q;
+  q.offset = 3;
+  CHECK(ids(q) == std::vector<WorkflowId>{created[3].id, created[4].id});
+  q.limit = 1;
+  CHECK(ids(q) == std::vector<WorkflowId>{created[3].id});
+  q.descending = true;
+  CHECK(ids(q) == std::vector<WorkflowId>{created[1].id});
+  q.offset = 9;
+  CHECK(ids(q).empty());
+  q.offset = -1;
+  CHECK(error_of(ErrorKind::invalid_input, [&] { store->list_workflows(q); }) == "invalid offset -1: must be at least 0");
+}

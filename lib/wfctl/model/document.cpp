@@ -208,6 +208,31 @@ WorkflowDraft draft_from_document(const Document& doc, const MetaOverrides& over
   return draft;
 }
 
+WorkflowDraft draft_from_workflow_in(const Json& body, const std::string& where) {
+  Problems p(where);
+  WorkflowDraft draft;
+  draft.fields = meta_fields(body, {}, p);
+  auto def = body.find("definition");
+  if (def == body.end()) p.add("definition", "field required", "value_error.missing");
+  else {
+    check_definition(*def, p);
+    if (def->is_object()) draft.definition = *def;
+  }
+  p.throw_if_any();
+  check_meta_fields(draft.fields, p);
+  p.throw_if_any();
+  return draft;
+}
+
+WorkflowFields fields_from_base_workflow(const Json& body, const std::string& where) {
+  Problems p(where);
+  WorkflowFields fields = meta_fields(body, {}, p);
+  p.throw_if_any();
+  check_meta_fields(fields, p);
+  p.throw_if_any();
+  return fields;
+}
+
 WorkflowUpdate update_from(const Workflow& current, const Document* doc, const MetaOverrides& overrides) {
   if (!doc && overrides.empty()) throw Error(ErrorKind::usage, "nothing to update");
   check_overrides(overrides);

@@ -45,6 +45,16 @@ WorkflowDraft draft_from_document(const Document& doc, const MetaOverrides& over
 /// to change.
 WorkflowUpdate update_from(const Workflow& current, const Document* doc, const MetaOverrides& overrides);
 
+/// The REST contract's POST body (WorkflowIn): the meta fields and a required "definition"
+/// that must be an object, strictly (no bare definitions, no overrides). Throws
+/// Error(invalid_input) carrying every problem as an item, in field order, with loc
+/// ["body", FIELD] and the reference's msg/type ("field required", "value_error.missing").
+WorkflowDraft draft_from_workflow_in(const Json& body, const std::string& where);
+
+/// The REST contract's PUT body (BaseWorkflow): all four meta fields, an omitted optional one
+/// null. Throws Error(invalid_input) as draft_from_workflow_in.
+WorkflowFields fields_from_base_workflow(const Json& body, const std::string& where);
+
 /// Validates the meta fields: name and version non-empty, and name, version and author one
 /// line without control characters (a description may span lines). Throws Error(invalid_input).
 void check_meta_fields(const WorkflowFields& fields, const std::string& where);

@@ -96,9 +96,11 @@ ByteSource InputFile::source(const ProgressFn& progress) const {
   return source;
 }
 
-Ingested ingest_result(Store& store, RecordId record, const std::optional<std::string>& name,
-                       const ByteSource& source, const IngestOptions& o) {
-  const std::string stored = name.value_or(default_result_name(record));
+namespace {
+
+// What ingest_result and ResultIngest decide before any byte is read: the stored name (checked)
+// and the job submitted with it.
+std::optional<JobSpec> ingest_job(Store& store, RecordId record, const std::string& stored, const IngestOptions& o) {
   lake::DataLake::check_record(record);
   lake::DataLake::check_name(stored);
   if (stored != default_result_name(record))
@@ -109,6 +111,71 @@ Ingested ingest_result(Store& store, RecordId record, const std::optional<std::s
     require(store, Capability::job_queue, "submitting the reconstruction job of an upload");
     check(*job);
   }
+  return job;
+}
+
+// Stored with its job: now the transport carries it (a failure here keeps both, marked).
+void deliver_uploaded(Store& store, RecordId record, const std::string& stored, Ingested& done, const IngestOptions& o) {
+  if (!done.job || !o.transport) return;
+  try {
+    done.job = deliver_job(store, *o.transport, *done.job, o.cancel);
+  } catch (const Error& e) {
+    throw Error(e.kind(), fmt::format("{} was stored, but {}", record_path(record, stored), e.what()), e.hint());
+  }
+}
+
+}  // namespace
+
+ResultIngest::ResultIngest(Store& store, RecordId record, const std::optional<std::string>& name,
+                           const IngestOptions& options)
+    : m_store(store), m_record(record), m_name(name.value_or(default_result_name(record))), m_options(options) {
+  auto job = ingest_job(store, record, m_name, options);
+  if (options.dicom || ends_with_dcm(m_name)) {
+    std::string dir = fs::temp_directory_path().string();
+    m_spool = UniqueFd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (!m_spool) throw errno_error(errno, "cannot create a temporary file in " + dir);
+  }
+  m_writer = store.write_result(record, m_name, ResultWriteOptions{options.force, options.cancel, job, options.finish_job});
+}
+
+ResultIngest::~ResultIngest() = default;
+
+void ResultIngest::write(const char* data, std::size_t size) {
+  if (m_spool) write_all(m_spool.get(), data, size, "a temporary file");
+  else m_writer->write(data, size);
+  m_size += size;
+  m_options.cancel.check();
+}
+
+Ingested ResultIngest::commit() {
+  Ingested done;
+  try {
+    if (m_spool) {
+      if (::lseek(m_spool.get(), 0, SEEK_SET) != 0) throw errno_error(errno, "cannot rewind a temporary file");
+      validate_dicom(m_spool.get(), m_name, m_options.cancel);
+      ByteSource input(fd_reader(m_spool.get(), m_name));
+      input.file_fd = m_spool.get();
+      input.name = m_name;
+      m_writer->write_from(input);
+    }
+    BeforeCommit<ResultFile> hook;
+    if (m_options.before_commit) hook = [&](const ResultFile& f) { m_options.before_commit(Ingested{f, m_writer->job()}); };
+    done.file = m_writer->commit(hook);
+    done.job = m_writer->job();
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::interrupted) throw;
+    throw e.with_context(fmt::format("uploading {}", m_name));
+  }
+  m_writer.reset();
+  m_spool = UniqueFd();
+  deliver_uploaded(m_store, m_record, m_name, done, m_options);
+  return done;
+}
+
+Ingested ingest_result(Store& store, RecordId record, const std::optional<std::string>& name,
+                       const ByteSource& source, const IngestOptions& o) {
+  const std::string stored = name.value_or(default_result_name(record));
+  auto job = ingest_job(store, record, stored, o);
   Ingested done;
   try {
     UniqueFd spooled;
@@ -133,14 +200,7 @@ Ingested ingest_result(Store& store, RecordId record, const std::optional<std::s
     if (e.kind() == ErrorKind::interrupted || source.name.empty()) throw;
     throw e.with_context(fmt::format("uploading {}", source.name));
   }
-  // Stored with its job: now the transport carries it (a failure here keeps both, marked).
-  if (done.job && o.transport) {
-    try {
-      done.job = deliver_job(store, *o.transport, *done.job, o.cancel);
-    } catch (const Error& e) {
-      throw Error(e.kind(), fmt::format("{} was stored, but {}", record_path(record, stored), e.what()), e.hint());
-    }
-  }
+  deliver_uploaded(store, record, stored, done, o);
   return done;
 }
 

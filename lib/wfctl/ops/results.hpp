@@ -72,6 +72,37 @@ struct IngestOptions {
 Ingested ingest_result(Store& store, RecordId record, const std::optional<std::string>& name,
                          const ByteSource& source, const IngestOptions& options);
 
+/// An upload that arrives in chunks (a server's request body), with ingest_result's decisions:
+/// the same name and capability checks and the same job, in the same transaction. The bytes go
+/// straight into the store's writer; only a DICOM name (.dcm, or options.dicom) is spooled to
+/// an unnamed temporary file first, since it is checked as a whole before anything is stored.
+/// Destroyed without commit(), it stores nothing. Used by one thread.
+class ResultIngest {
+ public:
+  /// Checks the name and the job and starts the store's writer. Throws as ingest_result does
+  /// before reading: Error(invalid_input), Error(not_supported), Error(conflict) when the file
+  /// exists and !options.force.
+  ResultIngest(Store& store, RecordId record, const std::optional<std::string>& name, const IngestOptions& options);
+  ~ResultIngest();
+  ResultIngest(const ResultIngest&) = delete;
+  ResultIngest& operator=(const ResultIngest&) = delete;
+  /// Appends bytes; throws Error (a full disk, Error(interrupted) once cancelled).
+  void write(const char* data, std::size_t size);
+  /// Bytes written so far.
+  std::uint64_t size() const { return m_size; }
+  /// Stores the file with its job and delivers the job, as ingest_result; throws as it does.
+  Ingested commit();
+
+ private:
+  Store& m_store;
+  RecordId m_record;
+  std::string m_name;
+  IngestOptions m_options;
+  std::unique_ptr<ResultWriter> m_writer;
+  UniqueFd m_spool;  // a DICOM upload, checked before it is stored
+  std::uint64_t m_size = 0;
+};
+
 struct DownloadRequest {
   RecordId record = 0;
   std::string name;          // default: record-RECORD.dcm

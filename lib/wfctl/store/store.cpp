@@ -54,6 +54,10 @@ void check(const ListQuery& query) {
     throw Error(ErrorKind::invalid_input, fmt::format("invalid limit {}: must be at least 0", *query.limit), {},
                 {ErrorItem{{std::string("query"), std::string("limit")}, "ensure this value is greater than or equal to 0",
                            "value_error.number.not_ge", {}}});
+  if (query.offset && *query.offset < 0)
+    throw Error(ErrorKind::invalid_input, fmt::format("invalid offset {}: must be at least 0", *query.offset), {},
+                {ErrorItem{{std::string("query"), std::string("offset")}, "ensure this value is greater than or equal to 0",
+                           "value_error.number.not_ge", {}}});
 }
 
 JobQueue& Store::jobs() {

@@ -59,9 +59,10 @@ struct ListQuery {
   SortKey sort_by = SortKey::id;
   bool descending = false;                           // ties are broken by id, in the same direction
   std::optional<std::int64_t> limit;                 // at least 0
+  std::optional<std::int64_t> offset;                // skip this many first (at least 0)
   bool with_definition = true;
 };
-/// Throws Error(invalid_input) for a negative limit.
+/// Throws Error(invalid_input) for a negative limit or offset.
 void check(const ListQuery& query);
 
 struct ApplyOutcome {

@@ -279,13 +279,16 @@ std::vector<Workflow> LocalStore::list_workflows(const ListQuery& q) {
   if (q.version) sql += " AND version = :version";
   sql += fmt::format(" ORDER BY {} {}, id {}", order, q.descending ? "DESC" : "ASC",
                      q.descending ? "DESC" : "ASC");
-  if (q.limit) sql += " LIMIT :limit";
+  // SQLite takes OFFSET only after a LIMIT; -1 is none.
+  if (q.limit || q.offset) sql += " LIMIT :limit";
+  if (q.offset) sql += " OFFSET :offset";
   sqlite::Statement st(*d, sql);
   int i = 1;
   if (q.name) st.bind(i++, *q.name);
   if (q.author) st.bind(i++, *q.author);
   if (q.version) st.bind(i++, *q.version);
-  if (q.limit) st.bind(i++, *q.limit);
+  if (q.limit || q.offset) st.bind(i++, q.limit.value_or(-1));
+  if (q.offset) st.bind(i++, *q.offset);
   std::vector<Workflow> out;
   while (st.step()) out.push_back(read_row(st, q.with_definition));
   return out;

@@ -1,0 +1,238 @@
+// Workflow routes: the reference's CRUD (POST /, GET /{id}, GET /, GET /meta/, PUT /{id}/,
+// DELETE /{id}) and the extensions: list filters and paging, PUT with a definition, batch,
+// apply and delete of several workflows, all or nothing.
+#include <fmt/format.h>
+#include <wfctl/model/document.hpp>
+#include <wfctl/ops/workflows.hpp>
+
+#include "http.hpp"
+
+namespace wfctl::server {
+
+namespace {
+
+const char* const k_workflow_not_found = "Workflow not found";
+
+template <typename T>
+WriteCall<T> call(Context& ctx) {
+  return WriteCall<T>{ctx.requests.child(), {}};
+}
+
+ListQuery list_query(const Request& req, bool with_definition) {
+  ListQuery q;
+  q.with_definition = with_definition;
+  q.name = query_string(req, "name");
+  q.author = query_string(req, "author");
+  q.version = query_string(req, "version");
+  if (auto s = query_string(req, "sort_by")) q.sort_by = parse_sort_key(*s);
+  if (auto o = query_string(req, "order")) {
+    if (*o != "asc" && *o != "desc")
+      throw invalid(fmt::format("invalid order '{}': use asc or desc", *o), Loc{std::string("query"), std::string("order")},
+                    "value is not a valid enumeration member; permitted: 'asc', 'desc'", "type_error.enum");
+    q.descending = *o == "desc";
+  }
+  q.limit = query_int(req, "limit");
+  q.offset = query_int(req, "offset");
+  check(q);
+  return q;
+}
+
+void list(Context& ctx, Route& r, bool with_definition) {
+  auto q = list_query(r.req, with_definition);
+  Json out = Json::array();
+  for (const auto& w : ctx.store.list_workflows(q)) out.push_back(to_json(w, with_definition));
+  send_json(r.res, 200, out);
+}
+
+// An array body of WorkflowIn drafts; items are located at ["body", INDEX, FIELD].
+std::optional<std::vector<WorkflowDraft>> drafts_body(Route& r) {
+  auto body = json_body(r.req, r.res);
+  if (!body) return std::nullopt;
+  if (!body->is_array())
+    throw invalid("request body: value is not a valid list", Loc{std::string("body")}, "value is not a valid list",
+                  "type_error.list");
+  std::vector<WorkflowDraft> drafts;
+  std::vector<ErrorItem> items;
+  std::optional<Error> first;
+  for (std::size_t i = 0; i < body->size(); ++i) {
+    try {
+      drafts.push_back(draft_from_workflow_in((*body)[i], fmt::format("request body: item {}", i)));
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::invalid_input) throw;
+      Error located = at_index(e, static_cast<std::int64_t>(i));
+      if (!first) first = located;
+      items.insert(items.end(), located.items().begin(), located.items().end());
+    }
+  }
+  if (first) throw Error(ErrorKind::invalid_input, first->what(), {}, items);
+  return drafts;
+}
+
+void create(Context& ctx, Route& r) {
+  auto body = json_body(r.req, r.res);
+  if (!body) return;
+  if (!body->is_object())
+    throw invalid("request body: value is not a valid dict", Loc{std::string("body")}, "value is not a valid dict",
+                  "type_error.dict");
+  auto draft = draft_from_workflow_in(*body, "request body");
+  auto created = create_workflows(ctx.store, {draft}, call<std::vector<Workflow>>(ctx));
+  send_json(r.res, 201, to_json(created.front()));
+}
+
+void get(Context& ctx, Route& r, const std::string& id_text) {
+  auto id = path_id(id_text, "workflow_id");
+  auto w = ctx.store.find_workflow(id);
+  if (!w) return send_detail(r.res, 404, k_workflow_not_found);
+  send_json(r.res, 200, to_json(*w));
+}
+
+void put(Context& ctx, Route& r, const std::string& id_text) {
+  // FastAPI validates the path and the body together: every problem in one answer.
+  std::vector<ErrorItem> items;
+  std::optional<Error> first;
+  auto collect = [&](const Error& e) {
+    if (e.kind() != ErrorKind::invalid_input) throw e;
+    if (!first) first = e;
+    items.insert(items.end(), e.items().begin(), e.items().end());
+  };
+  std::int64_t id = 0;
+  try {
+    id = path_id(id_text, "workflow_id");
+  } catch (const Error& e) {
+    collect(e);
+  }
+  std::optional<Json> body;
+  try {
+    body = json_body(r.req, r.res);
+    if (!body && !first) return;  // answered (413)
+    if (body && !body->is_object())
+      throw invalid("request body: value is not a valid dict", Loc{std::string("body")}, "value is not a valid dict",
+                    "type_error.dict");
+  } catch (const Error& e) {
+    collect(e);
+  }
+  std::optional<WorkflowUpdate> update;
+  if (body && body->is_object()) {
+    try {
+      update = WorkflowUpdate{fields_from_base_workflow(*body, "request body"), std::nullopt};
+    } catch (const Error& e) {
+      collect(e);
+    }
+    // The extension: a definition given replaces the stored one; it must be an object.
+    auto d = body->find("definition");
+    if (d != body->end()) {
+      const Loc loc{std::string("body"), std::string("definition")};
+      if (d->is_null())
+        collect(invalid("request body: definition: none is not an allowed value", loc, "none is not an allowed value",
+                        "type_error.none.not_allowed"));
+      else if (!d->is_object())
+        collect(invalid("request body: definition: value is not a valid dict", loc, "value is not a valid dict",
+                        "type_error.dict"));
+      else if (update)
+        update->definition = *d;
+    }
+  }
+  if (first) throw Error(ErrorKind::invalid_input, first->what(), {}, items);
+  if (!update) return;
+  if (update->definition) require(ctx.store, Capability::definition_update, "replacing a workflow's definition");
+  auto w = ctx.store.update_workflow(id, *update, call<Workflow>(ctx));
+  send_json(r.res, 200, to_json(w));
+}
+
+void remove(Context& ctx, Route& r, const std::string& id_text) {
+  auto id = path_id(id_text, "workflow_id");
+  delete_workflows(ctx.store, {id}, false, call<std::vector<WorkflowId>>(ctx));
+  r.res.status = 204;
+}
+
+void batch(Context& ctx, Route& r) {
+  auto drafts = drafts_body(r);
+  if (!drafts) return;
+  Json out = Json::array();
+  if (!drafts->empty())
+    for (const auto& w : create_workflows(ctx.store, *drafts, call<std::vector<Workflow>>(ctx))) out.push_back(to_json(w));
+  send_json(r.res, 201, out);
+}
+
+void apply(Context& ctx, Route& r) {
+  auto drafts = drafts_body(r);
+  if (!drafts) return;
+  Json out = Json::array();
+  if (!drafts->empty())
+    for (const auto& o : apply_workflows(ctx.store, *drafts, call<std::vector<ApplyOutcome>>(ctx)))
+      out.push_back(Json{{"action", std::string(to_string(o.action))}, {"workflow", to_json(o.workflow)}});
+  send_json(r.res, 200, out);
+}
+
+// {"ids": [1, 2], "ignore_not_found": false}
+void delete_many(Context& ctx, Route& r) {
+  auto body = json_body(r.req, r.res);
+  if (!body) return;
+  if (!body->is_object())
+    throw invalid("request body: value is not a valid dict", Loc{std::string("body")}, "value is not a valid dict",
+                  "type_error.dict");
+  std::vector<WorkflowId> ids;
+  const Loc ids_loc{std::string("body"), std::string("ids")};
+  auto it = body->find("ids");
+  if (it == body->end()) throw invalid("request body: ids: field required", ids_loc, "field required", "value_error.missing");
+  if (!it->is_array())
+    throw invalid("request body: ids: value is not a valid list", ids_loc, "value is not a valid list", "type_error.list");
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const auto& v = (*it)[i];
+    if (!v.is_number_integer())
+      throw invalid(fmt::format("request body: ids: item {}: value is not a valid integer", i),
+                    Loc{std::string("body"), std::string("ids"), static_cast<std::int64_t>(i)},
+                    "value is not a valid integer", "type_error.integer");
+    ids.push_back(v.get<std::int64_t>());
+  }
+  bool ignore = false;
+  auto ign = body->find("ignore_not_found");
+  if (ign != body->end() && !ign->is_null()) {
+    if (!ign->is_boolean())
+      throw invalid("request body: ignore_not_found: value could not be parsed to a boolean",
+                    Loc{std::string("body"), std::string("ignore_not_found")}, "value could not be parsed to a boolean",
+                    "type_error.bool");
+    ignore = ign->get<bool>();
+  }
+  std::vector<WorkflowId> deleted;
+  if (!ids.empty()) deleted = delete_workflows(ctx.store, ids, ignore, call<std::vector<WorkflowId>>(ctx));
+  send_json(r.res, 200, Json{{"deleted", deleted}});
+}
+
+}  // namespace
+
+bool route_workflows(Context& ctx, Route& r) {
+  const auto& seg = r.seg;
+  auto& res = r.res;
+  try {
+    if (seg.empty()) {
+      if (r.get()) return list(ctx, r, true), true;
+      if (r.is("POST")) return create(ctx, r), true;
+      return method_not_allowed(res), true;
+    }
+    if (seg.size() == 1 && seg[0] == "meta") {
+      if (r.get()) return list(ctx, r, false), true;
+      return method_not_allowed(res), true;
+    }
+    if (seg.size() == 1 && (seg[0] == "batch" || seg[0] == "apply" || seg[0] == "delete")) {
+      if (!r.is("POST")) return method_not_allowed(res), true;
+      if (seg[0] == "batch") batch(ctx, r);
+      else if (seg[0] == "apply") apply(ctx, r);
+      else delete_many(ctx, r);
+      return true;
+    }
+    if (seg.size() == 1) {
+      if (r.get()) return get(ctx, r, seg[0]), true;
+      if (r.is("PUT")) return put(ctx, r, seg[0]), true;
+      if (r.is("DELETE")) return remove(ctx, r, seg[0]), true;
+      return method_not_allowed(res), true;
+    }
+  } catch (const Error& e) {
+    const bool single = seg.size() == 1 && seg[0] != "batch" && seg[0] != "apply" && seg[0] != "meta";
+    send_error(res, e, single && seg[0] != "delete" ? k_workflow_not_found : "");
+    return true;
+  }
+  return false;
+}
+
+}  // namespace wfctl::server
