@@ -1,0 +1,58 @@
+// The core's side of the curl module: make_http_client() loads wfctl-curl.so on first use (see
+// net/curl/module_api.hpp for why libcurl is not linked into the binary).
+#include <wfctl/net/http_client.hpp>
+
+#include <mutex>
+#include <wfctl/net/curl/module_api.hpp>
+#include <wfctl/util/module.hpp>
+
+namespace wfctl::net {
+
+namespace {
+
+const detail::ModuleApi& load() {
+  static const detail::ModuleApi* api = nullptr;
+  static std::string failure;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto entry = reinterpret_cast<decltype(&wfctl_curl_module)>(
+        module_symbol("wfctl-curl.so", WFCTL_CURL_MODULE_LIBDIR, WFCTL_CURL_MODULE_BUILD, "wfctl_curl_module", failure));
+    if (!entry) return;
+    if (entry()->abi != detail::k_module_abi) {
+      failure = "wfctl-curl.so is not a compatible wfctl HTTP module";
+      return;
+    }
+    api = entry();
+  });
+  if (!api)
+    throw Error(ErrorKind::not_supported, "remote stores are not available: " + failure,
+                "reinstall wfctl with its lib/wfctl/wfctl-curl.so");
+  return *api;
+}
+
+// The module never sees a Cancel (its copy of util/interrupt could not see Ctrl-C): the token
+// is checked from the progress callback, on the core's side.
+class CancellingClient final : public HttpClient {
+ public:
+  explicit CancellingClient(HttpClient* inner) : m_inner(inner) {}
+  Response perform(const Request& request, const Options& options, const WriteFn& sink,
+                   const HeadersFn& on_headers) override {
+    options.cancel.check();
+    Options o = options;
+    o.cancel = Cancel();
+    o.progress = [cancel = options.cancel, progress = options.progress](const TransferProgress& p) {
+      cancel.check();
+      if (progress) progress(p);
+    };
+    return m_inner->perform(request, o, sink, on_headers);
+  }
+
+ private:
+  std::unique_ptr<HttpClient> m_inner;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpClient> make_http_client() { return std::make_unique<CancellingClient>(load().make_client()); }
+
+}  // namespace wfctl::net
