@@ -6,6 +6,7 @@
 #include <vector>
 #include <wfctl/error.hpp>
 #include <wfctl/store/local/local_store.hpp>
+#include <wfctl/store/remote/remote_store.hpp>
 
 namespace wfctl {
 
@@ -60,6 +61,10 @@ void check(const ListQuery& query) {
                            "value_error.number.not_ge", {}}});
 }
 
+ResultFile Store::read_image(RecordId record, const ByteSink& sink, const Cancel& cancel) {
+  return read_result(record, default_result_name(record), sink, cancel);
+}
+
 JobQueue& Store::jobs() {
   require(*this, Capability::job_queue, "a job queue");
   throw Error(ErrorKind::internal, "store " + describe() + " claims a job queue but has none");
@@ -91,10 +96,8 @@ std::unique_ptr<Store> open_local(std::string_view rest, const StoreOptions& o) 
   return std::make_unique<local::LocalStore>(expand_home(rest), o);
 }
 
-std::unique_ptr<Store> open_remote(std::string_view url, const StoreOptions&) {
-  throw Error(ErrorKind::not_supported,
-              fmt::format("remote store {}: the remote backend is not available in this build", url),
-              "use a local store path");
+std::unique_ptr<Store> open_remote(std::string_view url, const StoreOptions& o) {
+  return remote::open_remote_store(url, o);
 }
 
 // One table of schemes; a string with no scheme is a local path.

@@ -172,6 +172,9 @@ class Store {
   virtual std::vector<ResultFile> delete_results(RecordId record, const std::optional<std::string>& name,
                                                  bool ignore_not_found,
                                                  const WriteCall<std::vector<ResultFile>>& call = {}) = 0;
+  /// Streams the record's DICOM result (record-{record}.dcm) as the reference's image route
+  /// serves it; the default is read_result of that name.
+  virtual ResultFile read_image(RecordId record, const ByteSink& sink, const Cancel& cancel = {});
   /// A local path to the stored file when the backend has one (used for DICOM work), or
   /// nullopt when the file must be fetched with read_result.
   virtual std::optional<std::string> local_result_path(RecordId record, const std::string& name) = 0;
@@ -182,6 +185,11 @@ class Store {
 
   /// The store's job queue; throws Error(not_supported) unless the store has job_queue.
   virtual JobQueue& jobs();
+
+  /// True when every upload submits the reference's reconstruction job whatever it is asked
+  /// (a ScanHub reference server publishes one per upload): an upload without a job, or with
+  /// another topic, cannot be had there.
+  virtual bool uploads_always_submit_jobs() const { return false; }
 
   /// A human-readable description of where this store is, credentials redacted.
   virtual std::string describe() const = 0;
@@ -194,9 +202,21 @@ class Store {
 /// the store has `c`.
 void require(const Store& store, Capability c, std::string_view operation);
 
+/// How a remote store talks HTTP (ignored by local stores).
+struct HttpOptions {
+  std::optional<std::string> token;       // a bearer token itself (WFCTL_TOKEN); wins over token_file
+  std::optional<std::string> ca_file;     // PEM CA bundle instead of the system's
+  bool insecure = false;                  // skip TLS verification
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds timeout{0};   // one whole request; 0: none
+  std::chrono::milliseconds idle_timeout{30000};  // no byte moved for this long
+  int max_attempts = 4;                   // of an idempotent request (GET, HEAD, PUT, DELETE)
+};
+
 /// Options common to every backend.
 struct StoreOptions {
   std::optional<std::string> token_file;  // bearer token for remote stores
+  HttpOptions http;
   /// How long a write waits for another writer's lock before Error(unavailable); the write's
   /// cancellation token ends the wait at once with Error(interrupted). Reads never wait.
   std::chrono::milliseconds lock_timeout{30000};
