@@ -36,6 +36,16 @@ Store& AppContext::store() {
     const auto& s = settings();
     StoreOptions opts;
     opts.token_file = s.get(config::Key::token_file).value;
+    // A token file given as a flag wins over WFCTL_TOKEN; WFCTL_TOKEN over one from the
+    // environment or the context.
+    if (s.get(config::Key::token_file).origin != config::Origin::flag) opts.http.token = config::env_token(config::process_env());
+    if (const auto& ca = s.get(config::Key::ca_file); ca.value) {
+      config::check_value(config::Key::ca_file, *ca.value, ca.source);
+      opts.http.ca_file = ca.value;
+    }
+    opts.http.insecure = config::bool_setting(s, config::Key::insecure);
+    opts.http.connect_timeout = config::duration_setting(s, config::Key::connect_timeout);
+    opts.http.timeout = config::duration_setting(s, config::Key::http_timeout);
     opts.lock_timeout = config::lock_timeout(s);
     if (!m_store_survives_signals) opts.cancel = m_cancel;  // Ctrl-C stops every call, also those given no token of their own
     // Only a person at a terminal is told; a script's stderr stays quiet.
@@ -109,6 +119,11 @@ void configure_root(CLI::App& app, AppContext& ctx) {
   app.add_flag("--version", ctx.show_version, "Print the version of wfctl and exit");
   for (const auto& row : config::settings_table()) {
     std::string names = row.key == config::Key::output ? std::string("-o,") + row.flag : std::string(row.flag);
+    if (!*row.type_name) {  // a flag: given, it sets "true"
+      auto key = row.key;
+      app.add_flag_callback(names, [&ctx, key] { ctx.flags.values[key] = "true"; }, row.doc);
+      continue;
+    }
     app.add_option(names, ctx.flags.values[row.key], row.doc)
         ->type_name(row.type_name)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);

@@ -22,6 +22,11 @@ void view(AppContext& ctx) {
   std::vector<std::pair<std::string, const config::Setting*>> rows = {{"config", &s.config_path},
                                                                       {"context", &s.context}};
   for (const auto& row : config::settings_table()) rows.emplace_back(row.name, &s.get(row.key));
+  // The token itself is never shown: only whether WFCTL_TOKEN holds one.
+  const config::Setting token = config::env_token(config::process_env())
+                                    ? config::Setting{std::string("<redacted>"), config::Origin::env, "WFCTL_TOKEN"}
+                                    : config::Setting{std::nullopt, config::Origin::default_value, "default"};
+  rows.emplace_back("token", &token);
   // The worker's handlers of the selected context, one row per topic.
   std::vector<config::Setting> handlers;
   std::vector<std::string> topics;
@@ -124,9 +129,15 @@ void add_set_context(CLI::App* config, AppContext& ctx) {
   auto o = std::make_shared<Opts>();
   auto* cmd = config->add_subcommand("set-context", "Create or change a context");
   cmd->add_option("NAME", o->name, "Context name")->required();
-  for (const auto& row : config::settings_table())
-    cmd->add_option(row.flag, o->values[row.key], std::string("The context's ") + row.name + ": " + row.doc)
-        ->type_name(row.type_name);
+  for (const auto& row : config::settings_table()) {
+    std::string help = std::string("The context's ") + row.name + ": " + row.doc;
+    if (!*row.type_name) {  // a flag: given, it sets "true"
+      auto key = row.key;
+      cmd->add_flag_callback(row.flag, [o, key] { o->values[key] = "true"; }, help);
+      continue;
+    }
+    cmd->add_option(row.flag, o->values[row.key], help)->type_name(row.type_name);
+  }
   cmd->add_flag("--use", o->use, "Also make it the current context");
   example(cmd, "wfctl config set-context lab --store ~/lab-store --output wide --use");
   cmd->callback([o, &ctx] {

@@ -104,7 +104,8 @@ void add_list(CLI::App& group, AppContext& ctx) {
 void add_download(CLI::App& group, AppContext& ctx) {
   struct Opts {
     std::string record, name, output = "-";
-    bool force = false;
+    std::optional<std::string> timeout;
+    bool force = false, wait = false;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = group.add_subcommand("download", "Write a stored file (default record-RECORD.dcm) to stdout or a path");
@@ -113,14 +114,29 @@ void add_download(CLI::App& group, AppContext& ctx) {
   cmd->add_option("-O,--output-file", o->output, "Where to write: a path, a directory, or - for stdout")
       ->default_str("-");
   cmd->add_flag("--force", o->force, "Overwrite an existing output file");
-  example(cmd, "wfctl result download 7 -O record-7.dcm\nwfctl result download 7 --file kspace.npy -O data/");
+  cmd->add_flag("--wait", o->wait, "Wait until the file exists (a reconstruction still running), then download it");
+  cmd->add_option("--timeout", o->timeout, "With --wait: give up after this long (exit 10), e.g. 10m")
+      ->type_name("DURATION");
+  example(cmd, "wfctl result download 7 -O record-7.dcm\nwfctl result download 7 --file kspace.npy -O data/\n"
+               "wfctl result download 7 --wait --timeout 10m -O record-7.dcm");
   cmd->callback([o, &ctx] {
     ctx.action = [o, &ctx] {
       auto id = parse_id(o->record, "record id");
       if (o->output == "-" && ::isatty(STDOUT_FILENO) == 1)
         throw Error(ErrorKind::usage, "refusing to write binary data to a terminal", "use -O PATH or redirect stdout");
-      Progress bar("downloading");
+      if (o->timeout && !o->wait) throw Error(ErrorKind::usage, "--timeout needs --wait");
       ctx.hint(ErrorKind::conflict, "use --force to overwrite it");
+      if (o->wait) {
+        ResultWait wait;
+        if (o->timeout) wait.timeout = duration_flag("--timeout", *o->timeout);
+        // Only a person at a terminal is told why nothing happens yet.
+        if (::isatty(STDERR_FILENO) == 1)
+          wait.on_waiting = [](const std::string& path) {
+            std::cerr << "wfctl: waiting for " << path << " to appear (Ctrl-C to stop)\n";
+          };
+        wait_for_result(ctx.store(), id, o->name, wait, ctx.cancel());
+      }
+      Progress bar("downloading");
       download_result(ctx.store(), DownloadRequest{id, o->name, o->output, o->force, bar.callback(), ctx.cancel()});
     };
   });
@@ -187,7 +203,7 @@ void add_image(CLI::App& group, AppContext& ctx) {
       if (!o->png) {
         if (::isatty(STDOUT_FILENO) == 1)
           throw Error(ErrorKind::usage, "refusing to write binary data to a terminal", "use --png PATH or redirect stdout");
-        download_result(ctx.store(), DownloadRequest{id, default_result_name(id), "-", false, {}, ctx.cancel()});
+        download_result(ctx.store(), DownloadRequest{id, default_result_name(id), "-", false, {}, ctx.cancel(), true});
         return;
       }
       dicom::RenderOptions ro;

@@ -121,7 +121,8 @@ TEST_CASE("config files load, save and reject what they cannot hold", "[config]"
   };
   CHECK(error_of("contexts:\n  a:\n    stor: /x\n") ==
         path + ":3:5: unknown key 'stor' in context 'a' (known: store, output, token-file, lock-timeout, transport, kafka-brokers, "
-                                            "kafka-topic-prefix, kafka-group, kafka-config, kafka-timeout, handlers)");
+                                            "kafka-topic-prefix, kafka-group, kafka-config, kafka-timeout, ca-file, insecure, connect-timeout, "
+                                            "http-timeout, handlers)");
   CHECK(error_of("current-context: a\nbogus: 1\n") == path + ":2:1: unknown key 'bogus' (known: current-context, contexts)");
   CHECK(error_of("contexts: [a\n").rfind(path + ":", 0) == 0);
 }

@@ -84,6 +84,21 @@ std::string timeout_problem(const std::string& v) {
   return "use a duration such as 10s, 1500ms or 1m (more than 0, at most 24h)";
 }
 
+std::optional<std::string> default_connect_timeout(const EnvLookup&) { return std::string("10s"); }
+std::optional<std::string> default_http_timeout(const EnvLookup&) { return std::string("0"); }
+std::optional<std::string> default_false(const EnvLookup&) { return std::string("false"); }
+
+std::optional<bool> parse_bool(const std::string& v) {
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
+  return std::nullopt;
+}
+
+std::string bool_problem(const std::string& v) {
+  if (parse_bool(v)) return {};
+  return "use true or false";
+}
+
 const std::vector<SettingSpec> k_table = {
     {Key::store, "store", "store", "--store", "WFCTL_STORE", "URL", "Store: a directory, sqlite:PATH, or http(s)://URL",
      default_store, text_problem},
@@ -105,6 +120,16 @@ const std::vector<SettingSpec> k_table = {
      "librdkafka properties file (key=value lines: security.protocol, sasl.*, ssl.*)", no_default, text_problem},
     {Key::kafka_timeout, "kafka-timeout", "kafka timeout", "--kafka-timeout", "WFCTL_KAFKA_TIMEOUT", "DURATION",
      "How long a publish waits for the broker's acknowledgement", default_kafka_timeout, timeout_problem},
+    {Key::ca_file, "ca-file", "CA file", "--ca-file", "WFCTL_CA_FILE", "FILE",
+     "PEM CA certificates that verify a remote store's TLS certificate (instead of the system's)", no_default,
+     text_problem},
+    {Key::insecure, "insecure", "insecure setting", "--insecure", "WFCTL_INSECURE", "",
+     "Do not verify a remote store's TLS certificate (verification is on by default)", default_false, bool_problem},
+    {Key::connect_timeout, "connect-timeout", "connect timeout", "--connect-timeout", "WFCTL_CONNECT_TIMEOUT",
+     "DURATION", "How long connecting to a remote store may take", default_connect_timeout, timeout_problem},
+    {Key::http_timeout, "http-timeout", "HTTP timeout", "--http-timeout", "WFCTL_HTTP_TIMEOUT", "DURATION",
+     "How long one request to a remote store may take in all (0: no limit; 30s without a byte always fails)",
+     default_http_timeout, duration_problem},
 };
 
 std::string read_file(const std::string& path, bool& exists) {
@@ -298,6 +323,18 @@ std::chrono::milliseconds duration_setting(const Settings& settings, Key key) {
   const Setting& s = settings.get(key);
   check_value(key, *s.value, s.source);
   return *parse_duration(*s.value);
+}
+
+bool bool_setting(const Settings& settings, Key key) {
+  const Setting& s = settings.get(key);
+  check_value(key, *s.value, s.source);
+  return *parse_bool(*s.value);
+}
+
+std::optional<std::string> env_token(const EnvLookup& env) {
+  auto v = env("WFCTL_TOKEN");
+  if (!v || v->empty()) return std::nullopt;
+  return v;
 }
 
 std::chrono::milliseconds lock_timeout(const Settings& settings) {

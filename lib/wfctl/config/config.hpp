@@ -28,6 +28,10 @@ enum class Key {
   kafka_group,
   kafka_config,
   kafka_timeout,
+  ca_file,
+  insecure,
+  connect_timeout,
+  http_timeout,
 };
 
 /// Reads an environment variable; nullopt when unset. Injected so tests need no real env.
@@ -42,7 +46,7 @@ struct SettingSpec {
   const char* what;       // how messages name a value: "lock timeout"
   const char* flag;       // the global flag: "--lock-timeout"
   const char* env;        // the environment variable: "WFCTL_LOCK_TIMEOUT"
-  const char* type_name;  // the flag's value in help: "DURATION"
+  const char* type_name;  // the flag's value in help: "DURATION"; "" for a flag that takes none (sets "true")
   const char* doc;        // one line for help, man page and `config view`
   /// The default value (may depend on HOME / XDG_*), or nullopt when there is none.
   std::optional<std::string> (*default_value)(const EnvLookup& env);
@@ -154,5 +158,13 @@ std::chrono::milliseconds lock_timeout(const Settings& settings);
 
 /// A duration setting (lock-timeout, kafka-timeout); throws Error(usage) naming its source.
 std::chrono::milliseconds duration_setting(const Settings& settings, Key key);
+
+/// A boolean setting (insecure): true, false, 1, 0, yes, no; throws Error(usage) naming its source.
+bool bool_setting(const Settings& settings, Key key);
+
+/// The bearer token of a remote store from the environment (WFCTL_TOKEN), or nullopt. It is no
+/// row of the table: a token never goes on a command line or into the config file (use
+/// token-file there), and `config view` shows only that one is set.
+std::optional<std::string> env_token(const EnvLookup& env);
 
 }  // namespace wfctl::config

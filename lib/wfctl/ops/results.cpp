@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <random>
+#include <thread>
+#include <wfctl/util/duration.hpp>
 #include <fmt/format.h>
 #include <wfctl/error.hpp>
 #include <vector>
@@ -107,7 +110,19 @@ std::optional<JobSpec> ingest_job(Store& store, RecordId record, const std::stri
     require(store, Capability::arbitrary_result_names, fmt::format("storing a file named '{}'", lake::escape_name(stored)));
   const bool external = o.transport && o.transport->external();
   auto job = upload_job(record, stored, o.job, external);
-  if (job) {
+  if (store.uploads_always_submit_jobs()) {
+    // The server publishes its own job with every upload: what it cannot leave out or
+    // redirect is refused before anything is sent.
+    if (!o.job.submit)
+      throw Error(ErrorKind::not_supported,
+                  fmt::format("an upload without a reconstruction job (--no-job) is not supported by store {}: it "
+                              "submits one with every upload", store.describe()));
+    if (o.job.topic != k_default_topic)
+      throw Error(ErrorKind::not_supported,
+                  fmt::format("a reconstruction job on topic '{}' is not supported by store {}: its uploads always "
+                              "publish to {}", o.job.topic, store.describe(), k_default_topic));
+    job.reset();
+  } else if (job) {
     require(store, Capability::job_queue, "submitting the reconstruction job of an upload");
     check(*job);
   }
@@ -207,6 +222,11 @@ Ingested ingest_result(Store& store, RecordId record, const std::optional<std::s
 ResultFile download_result(Store& store, const DownloadRequest& r) {
   std::string name = r.name.empty() ? default_result_name(r.record) : r.name;
   const auto chunks = [&](std::uint64_t total) { return between_chunks(r.progress, total, r.cancel); };
+  if (r.image) {
+    ByteSink sink(fd_writer(STDOUT_FILENO, "standard output"));
+    sink.progress = chunks(0);
+    return store.read_image(r.record, sink, r.cancel);
+  }
   if (r.output == "-") {
     ByteSink sink(fd_writer(STDOUT_FILENO, "standard output"));
     std::uint64_t total = 0;
@@ -244,6 +264,34 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
   auto result = store.read_result(r.record, name, sink, r.cancel);  // throws on a checksum mismatch
   file.commit(r.force);
   return result;
+}
+
+ResultFile wait_for_result(Store& store, RecordId record, const std::string& name, const ResultWait& wait,
+                           const Cancel& cancel) {
+  const std::string stored = name.empty() ? default_result_name(record) : name;
+  const auto started = std::chrono::steady_clock::now();
+  std::mt19937_64 rng(std::random_device{}());
+  auto delay = std::chrono::milliseconds(200);
+  for (bool first = true;; first = false) {
+    cancel.check();
+    if (auto found = store.find_result(record, stored)) return *found;
+    if (first && wait.on_waiting) wait.on_waiting(record_path(record, lake::escape_name(stored)));
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    if (wait.timeout && waited >= *wait.timeout)
+      throw Error(ErrorKind::timed_out, fmt::format("timed out after {} waiting for {}", format_duration(*wait.timeout),
+                                                    record_path(record, lake::escape_name(stored))));
+    // Jittered (half to all of the step), so that many waiters do not ask in step.
+    std::uniform_int_distribution<std::int64_t> jitter(delay.count() / 2, delay.count());
+    auto sleep = std::chrono::milliseconds(jitter(rng));
+    if (wait.timeout) sleep = std::min(sleep, *wait.timeout - waited);
+    const auto until = std::chrono::steady_clock::now() + sleep;
+    while (std::chrono::steady_clock::now() < until) {
+      cancel.check();
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(50),
+                                                                                 until - std::chrono::steady_clock::now()));
+    }
+    delay = std::min(delay * 2, wait.max_delay);
+  }
 }
 
 void write_preview(const std::string& path, std::string_view png) { write_output(path, png, k_output_file_perms); }

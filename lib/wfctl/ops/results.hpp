@@ -3,6 +3,7 @@
 // worker next): ingest an upload, download, and the DICOM work on stored results (preview,
 // describe, export, send). DICOM work needs a local file: a store without one is read into
 // a temporary copy.
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -110,12 +111,28 @@ struct DownloadRequest {
   bool force = false;
   ProgressFn progress;
   Cancel cancel;
+  bool image = false;  // the record's result as the reference's image route serves it, to stdout
 };
 
 /// Streams a stored file to stdout or, atomically, to a path (a temporary file beside it,
 /// renamed only once the sha256 matched). Throws Error(not_found) when absent,
 /// Error(conflict) when the output exists and !force.
 ResultFile download_result(Store& store, const DownloadRequest& request);
+
+/// How wait_for_result waits.
+struct ResultWait {
+  std::optional<std::chrono::milliseconds> timeout;  // the whole wait; none: until Ctrl-C
+  std::chrono::milliseconds max_delay{5000};         // polls start 0.2 s apart, doubling to this
+  /// Called once, with the file's path, when the first look did not find it (a notice).
+  std::function<void(const std::string& path)> on_waiting;
+};
+
+/// Polls the store (with a jittered, doubling delay) until records/RECORD/NAME (NAME empty:
+/// record-RECORD.dcm) exists, and returns its metadata. A reference server's 500 for a
+/// missing download counts as absent. Throws Error(timed_out) once `wait.timeout` passed,
+/// Error(interrupted) once cancelled, and what the store throws otherwise.
+ResultFile wait_for_result(Store& store, RecordId record, const std::string& name, const ResultWait& wait,
+                           const Cancel& cancel = {});
 
 /// Writes a rendered preview to `path`: into a device or FIFO as it is, else replacing the file
 /// (or the file a symbolic link names) atomically. Throws Error of the errno table's kind.
