@@ -20,6 +20,7 @@ class InstallTest(WfctlTestCase):
         for rel in ("bin/wfctl", "share/man/man1/wfctl.1", "share/bash-completion/completions/wfctl",
                     "share/zsh/vendor-completions/_wfctl", "share/fish/vendor_completions.d/wfctl.fish",
                     f"{libdir}/wfctl/wfctl-dicom.so", f"{libdir}/wfctl/wfctl-kafka.so", f"{libdir}/wfctl/wfctl-httpd.so",
+                    f"{libdir}/wfctl/wfctl-curl.so",
                     "share/doc/wfctl/examples/cartesian-reco.json"):
             self.assertTrue(os.path.isfile(os.path.join(prefix, rel)), rel)
         installed = os.path.join(prefix, "bin", "wfctl")
@@ -87,3 +88,20 @@ class InstallTest(WfctlTestCase):
             p.terminate()
             self.assertEqual(p.wait(timeout=30), 0)
             p.stderr.close()
+
+    def test_the_installed_binary_links_no_libcurl_and_loads_its_http_module(self):
+        build_dir = os.environ.get("WFCTL_BUILD_DIR")
+        if not build_dir:
+            self.fail("WFCTL_BUILD_DIR is not set (ctest sets it)")
+        prefix = os.path.join(self.tmp, "prefix")
+        subprocess.run(["cmake", "--install", build_dir, "--prefix", prefix], capture_output=True, check=True)
+        wfctl = os.path.join(prefix, "bin", "wfctl")
+        needed = subprocess.run(["readelf", "-d", wfctl], capture_output=True, text=True, check=True).stdout
+        self.assertIn("NEEDED", needed)
+        self.assertNotIn("libcurl", needed)
+        self.assertNotIn("libcurl", subprocess.run(["ldd", wfctl], capture_output=True, text=True).stdout)
+        # Nothing listens on port 1: the module loaded, libcurl tried and failed to connect.
+        r = subprocess.run([wfctl, "--store", "http://127.0.0.1:1", "get", "1"], capture_output=True, env=self.env)
+        self.assertEqual(r.returncode, 6, r.stderr)
+        self.assertIn(b"127.0.0.1", r.stderr)
+        self.assertNotIn(b"not available", r.stderr)

@@ -249,7 +249,12 @@ ResultFile download_result(Store& store, const DownloadRequest& r) {
   if (out.kind == OutputPath::Kind::regular && !r.force)
     throw Error(ErrorKind::conflict, shown + " already exists");
   auto meta = store.find_result(r.record, name);
-  if (!meta) throw Error(ErrorKind::not_found, record_path(r.record, name) + " not found");
+  if (!meta) {
+    // A store that cannot list (a reference server) says in its own words what it answered.
+    if (!store.capabilities().result_listing)
+      store.read_result(r.record, name, ByteSink([](const char*, std::size_t) {}), r.cancel);
+    throw Error(ErrorKind::not_found, record_path(r.record, name) + " not found");
+  }
   if (out.kind == OutputPath::Kind::special) {
     UniqueFd fd(::open(out.path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC));
     if (!fd) throw errno_error(errno, "cannot write " + shown);
