@@ -57,6 +57,8 @@ function __wfctl_child --argument-names cmdpath word
             echo 'wfctl job logs'
         case 'wfctl worker'
             echo 'wfctl worker'
+        case 'wfctl serve'
+            echo 'wfctl serve'
         case 'wfctl config'
             echo 'wfctl config'
         case 'wfctl config view'
@@ -88,7 +90,7 @@ function __wfctl_value_options --argument-names cmdpath
         case 'wfctl get'
             printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --ca-file --connect-timeout --http-timeout --context --config
         case 'wfctl list'
-            printf '%s\n' --name --author --version --sort-by --limit --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --ca-file --connect-timeout --http-timeout --context --config
+            printf '%s\n' --name --author --version --sort-by --limit --offset --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --ca-file --connect-timeout --http-timeout --context --config
         case 'wfctl update'
             printf '%s\n' --filename -f --name --version --author --description --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --ca-file --connect-timeout --http-timeout --context --config
         case 'wfctl delete'
@@ -133,6 +135,8 @@ function __wfctl_value_options --argument-names cmdpath
             printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --ca-file --connect-timeout --http-timeout --context --config
         case 'wfctl worker'
             printf '%s\n' --topic --handler --concurrency --lease --poll --retry-backoff --grace --kill-grace --identity --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --ca-file --connect-timeout --http-timeout --context --config
+        case 'wfctl serve'
+            printf '%s\n' --listen --prefix --threads --max-upload-size --token-file --cors-origin --grace --store --output -o --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --ca-file --connect-timeout --http-timeout --context --config
         case 'wfctl config'
             printf '%s\n' --store --output -o --token-file --lock-timeout --transport --kafka-brokers --kafka-topic-prefix --kafka-group --kafka-config --kafka-timeout --ca-file --connect-timeout --http-timeout --context --config
         case 'wfctl config view'
@@ -264,16 +268,17 @@ complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a apply -d 'Create or upda
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a result -d 'Upload, download, inspect, export and send result files'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a job -d 'Submit, list, wait for, cancel and retry reconstruction jobs'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a worker -d 'Run the handlers of queued jobs (the example reconstruction by default)'
+complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a serve -d 'Serve the store over HTTP with the ScanHub workflow-manager API'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a config -d 'Show and edit the config file\'s contexts'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a completion -d 'Print a completion script for bash, zsh or fish'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a version -d 'Print the version of wfctl'
 complete -c wfctl -n "__wfctl_needs_command 'wfctl'" -a help -d 'Show the help of a command'
-complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl create' 'wfctl get' 'wfctl list' 'wfctl update' 'wfctl delete' 'wfctl apply' 'wfctl result' 'wfctl result upload' 'wfctl result list' 'wfctl result download' 'wfctl result delete' 'wfctl result image' 'wfctl result info' 'wfctl result export' 'wfctl result echo' 'wfctl result send' 'wfctl job' 'wfctl job submit' 'wfctl job list' 'wfctl job get' 'wfctl job wait' 'wfctl job cancel' 'wfctl job retry' 'wfctl job logs' 'wfctl worker' 'wfctl config' 'wfctl config view' 'wfctl config get-contexts' 'wfctl config current-context' 'wfctl config use-context' 'wfctl config set-context' 'wfctl completion' 'wfctl version' 'wfctl help'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl create' 'wfctl get' 'wfctl list' 'wfctl update' 'wfctl delete' 'wfctl apply' 'wfctl result' 'wfctl result upload' 'wfctl result list' 'wfctl result download' 'wfctl result delete' 'wfctl result image' 'wfctl result info' 'wfctl result export' 'wfctl result echo' 'wfctl result send' 'wfctl job' 'wfctl job submit' 'wfctl job list' 'wfctl job get' 'wfctl job wait' 'wfctl job cancel' 'wfctl job retry' 'wfctl job logs' 'wfctl worker' 'wfctl serve' 'wfctl config' 'wfctl config view' 'wfctl config get-contexts' 'wfctl config current-context' 'wfctl config use-context' 'wfctl config set-context' 'wfctl completion' 'wfctl version' 'wfctl help'" -l help -s h -d 'Print this help message and exit'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl create' 'wfctl list' 'wfctl update' 'wfctl apply'" -l version -d 'Print the version of wfctl and exit'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l store -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'Store: a directory, sqlite:PATH, or http(s)://URL'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl job submit' 'wfctl config set-context'" -l output -r -f -a 'table wide json yaml name' -d 'Output format: table, wide, json, yaml, name'
 complete -c wfctl -n "__wfctl_under 'wfctl'" -s o -r -f -a 'table wide json yaml name' -d 'Output format: table, wide, json, yaml, name'
-complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l token-file -r -F -d 'File holding a bearer token for a remote store'
+complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl serve' 'wfctl config set-context'" -l token-file -r -F -d 'File holding a bearer token for a remote store'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l lock-timeout -r -f -d 'How long a write waits for another process\'s lock (30s, 500ms, 0)'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l transport -r -f -a 'local kafka' -d 'How jobs reach workers: local (the store\'s queue) or kafka'
 complete -c wfctl -n "__wfctl_under 'wfctl' 'wfctl config set-context'" -l kafka-brokers -r -f -d 'Kafka bootstrap servers of the kafka transport'
@@ -310,6 +315,7 @@ complete -c wfctl -n "__wfctl_under 'wfctl list'" -l version -r -f -d 'Only work
 complete -c wfctl -n "__wfctl_under 'wfctl list'" -l sort-by -r -f -a 'id name version author created updated' -d 'Order: id, name, version, author, created, updated'
 complete -c wfctl -n "__wfctl_under 'wfctl list'" -l reverse -d 'Reverse the order'
 complete -c wfctl -n "__wfctl_under 'wfctl list'" -l limit -r -f -d 'At most N workflows'
+complete -c wfctl -n "__wfctl_under 'wfctl list'" -l offset -r -f -d 'Skip the first N workflows (paging with --limit)'
 
 # wfctl update
 complete -c wfctl -n "__wfctl_under 'wfctl update'" -l help -s h -d 'Print this help message and exit'
@@ -467,6 +473,16 @@ complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l retry-backoff -r -f -d 'F
 complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l grace -r -f -d 'After SIGTERM: how long running jobs may finish before they are stopped and queued again (default 30s)'
 complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l kill-grace -r -f -d 'From SIGTERM to SIGKILL for a handler that is stopped (default 5s)'
 complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l identity -r -f -d 'How jobs name this worker (default HOST:PID)'
+
+# wfctl serve
+complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l help -s h -d 'Print this help message and exit'
+complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l listen -r -f -d 'HOST:PORT to listen on; port 0 picks a free one (default 127.0.0.1:8001)'
+complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l prefix -r -f -d 'Path prefix of every route (default /api/v1/workflow)'
+complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l threads -r -f -d 'Request threads (default: max(4, 2 x cores))'
+complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l max-upload-size -r -f -d 'Largest uploaded file in bytes, K/M/G suffixes allowed (default 4G)'
+complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l token-file -r -F -d 'File holding the bearer token every route but health requires'
+complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l cors-origin -r -f -d 'Answer browsers from this origin with CORS headers (repeatable)'
+complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l grace -r -f -d 'After SIGTERM: how long running requests may finish (default 10s)'
 
 # wfctl config
 complete -c wfctl -n "__wfctl_needs_command 'wfctl config'" -a view -d 'Show every resolved setting and where it came from'
