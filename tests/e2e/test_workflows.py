@@ -243,8 +243,9 @@ class BadInputTest(WfctlTestCase):
         self.fails(2, "update", "1")
         self.fails(2, "--store", "ftp://host/x", "list")
 
-    def test_remote_not_yet_supported(self):
-        self.fails(7, "--store", "http://127.0.0.1:9/api", "list")
+    def test_a_remote_store_that_does_not_answer_is_unavailable(self):
+        r = self.fails(6, "--store", "http://127.0.0.1:9/api", "list")
+        self.assertIn("127.0.0.1:9", r.errtext)
 
 
 class ConcurrencyTest(WfctlTestCase):

@@ -1,9 +1,9 @@
 // The core's side of the curl module: make_http_client() loads wfctl-curl.so on first use (see
-// net/curl/module_api.hpp for why libcurl is not linked into the binary).
+// store/remote/curl/module_api.hpp for why libcurl is not linked into the binary).
 #include <wfctl/net/http_client.hpp>
 
 #include <mutex>
-#include <wfctl/net/curl/module_api.hpp>
+#include <wfctl/store/remote/curl/module_api.hpp>
 #include <wfctl/util/module.hpp>
 
 namespace wfctl::net {

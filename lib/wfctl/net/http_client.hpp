@@ -1,6 +1,6 @@
 #pragma once
 // A small HTTP client with no libcurl types: the remote store speaks through it. libcurl and
-// its ~25 shared libraries live in the module wfctl-curl.so (net/curl/), loaded on the first
+// its ~25 shared libraries live in the module wfctl-curl.so (store/remote/curl/), loaded on the first
 // request, so that no other command pays for them at start.
 #include <chrono>
 #include <cstdint>

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <mutex>
 #include <vector>
-#include <wfctl/net/curl/module_api.hpp>
+#include <wfctl/store/remote/curl/module_api.hpp>
 
 namespace wfctl::net {
 
