@@ -442,12 +442,14 @@ class MhdServer final : public Server {
 
   void completed(Call* call, MHD_RequestTerminationCode) {
     if (!call) return;
-    {
-      std::lock_guard lock(call->mutex);
-      call->aborted = true;  // a handler still reading learns that the client went away
-      call->cv.notify_all();
+    if (call->worker.joinable()) {
+      {
+        std::lock_guard lock(call->mutex);
+        call->aborted = true;  // a handler still reading learns that the client went away
+        call->cv.notify_all();
+      }
+      call->worker.join();
     }
-    if (call->worker.joinable()) call->worker.join();
     if (call->answered && m_log) {
       LogEntry e;
       e.method = call->method;
@@ -460,8 +462,7 @@ class MhdServer final : public Server {
     }
     delete call;
     std::lock_guard lock(m_mutex);
-    --m_running;
-    m_cv.notify_all();
+    if (--m_running == 0 && m_stopping) m_cv.notify_all();  // no wake-up a request otherwise
   }
 
   ServerSettings m_settings;
