@@ -7,7 +7,8 @@
 // (provider). A request with a body therefore runs its handler on a thread of its own, which
 // takes each chunk while the connection's thread waits; a streamed answer is written by the
 // provider on a thread of its own into a small buffer the connection's thread sends from.
-// Requests without a body, the common case, run on the connection's thread.
+// Requests without a body, the common case, run on the connection's thread. However many
+// connections are open, at most ServerSettings::threads handlers run at once.
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <semaphore>
 #include <string>
 #include <thread>
 #include <wfctl/server/http_server.hpp>
@@ -198,6 +200,8 @@ class MhdServer final : public Server {
       if (inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &a4->sin_addr) != 1)
         return errno = EINVAL, -1;
     }
+    m_slots = std::make_unique<std::counting_semaphore<>>(
+        static_cast<std::ptrdiff_t>(std::clamp<std::size_t>(m_settings.threads, 1, 4096)));
     errno = 0;
     m_daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, &MhdServer::on_request, this,  //
                                 MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),  //
@@ -288,7 +292,13 @@ class MhdServer final : public Server {
     call.remote_addr = r.remote_addr;
   }
 
+  // At most `threads` handlers run at once (ServerSettings::threads); the others wait here.
   void run_handler(Request& req, Response& out) {
+    m_slots->acquire();
+    struct Release {
+      std::counting_semaphore<>& slots;
+      ~Release() { slots.release(); }
+    } release{*m_slots};
     try {
       m_handler(req, out);
     } catch (...) {
@@ -471,6 +481,7 @@ class MhdServer final : public Server {
   ErrorHandler m_error;
   LogHandler m_log;
   MHD_Daemon* m_daemon = nullptr;
+  std::unique_ptr<std::counting_semaphore<>> m_slots;
   std::mutex m_mutex;
   std::condition_variable m_cv;
   bool m_stopping = false;
