@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config ninja-build
   libcli11-dev libfmt-dev libsqlite3-dev sqlite3 libyaml-dev
-  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcpp-httplib-dev
+  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libmicrohttpd-dev
   libdcmtk-dev dcmtk libopenjp2-7-dev catch2
   libfftw3-dev python3 python3-numpy python3-pydicom
   librdkafka-dev kcat hyperfine

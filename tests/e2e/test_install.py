@@ -63,10 +63,10 @@ class InstallTest(WfctlTestCase):
         libdir = next((l.split("=", 1)[1] for l in libdir.splitlines() if l.startswith("CMAKE_INSTALL_LIBDIR")), "lib")
         self.assertTrue(os.path.isfile(os.path.join(prefix, libdir, "wfctl", "wfctl-httpd.so")))
         wfctl = os.path.join(prefix, "bin", "wfctl")
-        # cpp-httplib and what it brings are the module's, not the binary's.
+        # libmicrohttpd and what it brings (GnuTLS) are the module's, not the binary's.
         needed = subprocess.run(["readelf", "-d", wfctl], capture_output=True, text=True).stdout
         needed = [l for l in needed.splitlines() if "NEEDED" in l]
-        for lib in ("httplib", "libssl", "brotli", "libz.", "librdkafka"):
+        for lib in ("microhttpd", "gnutls", "httplib", "libssl", "brotli", "libz.", "librdkafka"):
             self.assertFalse([l for l in needed if lib in l], (lib, needed))
         # The module beside the installed binary is the one loaded (checked in /proc below).
         env = dict(self.env, PATH="/usr/bin:/bin")

@@ -35,6 +35,8 @@ struct Route {
   bool is(const char* method) const { return req.method == method; }
 };
 
+/// Compact JSON, invalid UTF-8 replaced: every body the server sends.
+std::string dump(const Json& j);
 /// Sets `res` to `status` with the compact JSON `body` (application/json).
 void send_json(Response& res, int status, const Json& body);
 /// Sets `res` to `status` with {"detail": text}.

@@ -1,8 +1,9 @@
 #pragma once
 // The HTTP server `wfctl serve` runs on, with no HTTP library's types: the core (routes,
 // auth, CORS, access log, shutdown) speaks to this interface, and the module wfctl-httpd.so
-// implements it over cpp-httplib. Debian's libcpp-httplib.so brings libssl, brotli and zlib,
-// which every start of every other command would load: only `wfctl serve` loads the module.
+// implements it over GNU libmicrohttpd. Debian's libmicrohttpd.so brings GnuTLS and its
+// libraries, which every start of every other command would load: only `wfctl serve` loads
+// the module.
 //
 // Both sides are built from one tree with one compiler, so standard-library types cross the
 // boundary; k_module_abi changes whenever anything below does.

@@ -1,5 +1,5 @@
 // The core's side of the HTTP server module: make_server() loads wfctl-httpd.so on first use
-// (see server/http_server.hpp for why cpp-httplib is not linked into the binary).
+// (see server/http_server.hpp for why libmicrohttpd is not linked into the binary).
 #include <mutex>
 #include <wfctl/error.hpp>
 #include <wfctl/server/http_server.hpp>

@@ -52,8 +52,6 @@ bool is_json_media_type(const std::string* content_type) {
          (media.size() > 5 && media.compare(media.size() - 5, 5, "+json") == 0);
 }
 
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
 int hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -116,6 +114,8 @@ void health(Context& ctx, Response& res) {
 }
 
 }  // namespace
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 void send_json(Response& res, int status, const Json& body) {
   res.status = status;

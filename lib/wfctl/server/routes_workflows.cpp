@@ -2,6 +2,8 @@
 // DELETE /{id}) and the extensions: list filters and paging, PUT with a definition, batch,
 // apply and delete of several workflows, all or nothing.
 #include <fmt/format.h>
+
+#include <cctype>
 #include <wfctl/model/document.hpp>
 #include <wfctl/ops/workflows.hpp>
 
@@ -79,11 +81,50 @@ void create(Context& ctx, Route& r) {
   send_json(r.res, 201, to_json(created.front()));
 }
 
+// True when `text` is what dumping its parsed value gives back: no whitespace between tokens,
+// no escape or exponent that dumping would spell otherwise. A backend stores definitions as
+// compact dumps; text written behind its back (the sqlite3 CLI) may not be.
+bool canonical_compact(std::string_view text) {
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '"') in_string = false;
+      else if (c == '\\') {
+        if (++i >= text.size() || text[i] == '/' || text[i] == 'u') return false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      return false;
+    } else if ((c == 'e' || c == 'E') && i > 0 && (std::isdigit(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '.')) {
+      return false;  // an exponent (outside strings, other letters spell true, false, null)
+    }
+  }
+  return !text.empty() && !in_string;
+}
+
+// A workflow with its definition: the stored compact text goes out as it is, instead of being
+// parsed into a Json only to be dumped again (most of the time of a GET by id).
+void send_workflow(Response& res, int status, const Workflow& w) {
+  const std::string* text = w.definition.text();
+  if (!text || !canonical_compact(*text)) return send_json(res, status, to_json(w));
+  std::string body = dump(to_json(w, false));  // "definition" is the last member
+  body.pop_back();
+  body.reserve(body.size() + 16 + text->size());
+  body += ",\"definition\":";
+  body += *text;
+  body += '}';
+  res.status = status;
+  res.content_type = "application/json";
+  res.body = std::move(body);
+}
+
 void get(Context& ctx, Route& r, const std::string& id_text) {
   auto id = path_id(id_text, "workflow_id");
   auto w = ctx.store.find_workflow(id);
   if (!w) return send_detail(r.res, 404, k_workflow_not_found);
-  send_json(r.res, 200, to_json(*w));
+  send_workflow(r.res, 200, *w);
 }
 
 void put(Context& ctx, Route& r, const std::string& id_text) {

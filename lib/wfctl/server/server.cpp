@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
+#include <iterator>
 #include <mutex>
 #include <thread>
 #include <wfctl/ops/workflows.hpp>
@@ -64,6 +65,69 @@ const char* reason(int status) {
   }
 }
 
+// The access log on stderr: complete lines gather in a buffer that a background thread writes
+// out every 100 ms, or the writer at once past 64 KiB, and that is written out in full when the
+// server ends. One write(2) for many requests, not a write and a flush each; lines never mix.
+// With ServeOptions::log, each line goes to it at once instead.
+class LogWriter {
+ public:
+  explicit LogWriter(std::function<void(const std::string&)> sink) : m_sink(std::move(sink)) {
+    if (!m_sink) m_thread = std::thread([this] { run(); });
+  }
+  ~LogWriter() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_stop = true;
+    }
+    m_cv.notify_all();
+    if (m_thread.joinable()) m_thread.join();
+    flush();
+  }
+  LogWriter(const LogWriter&) = delete;
+  LogWriter& operator=(const LogWriter&) = delete;
+
+  void line(std::string_view text) {
+    std::unique_lock lock(m_mutex);
+    if (m_sink) return m_sink(std::string(text));
+    m_buffer.append(text);
+    m_buffer += '\n';
+    if (m_buffer.size() >= k_flush_size) write_out(lock);
+  }
+  void flush() {
+    std::unique_lock lock(m_mutex);
+    write_out(lock);
+  }
+
+ private:
+  static constexpr std::size_t k_flush_size = 64 * 1024;
+
+  // Writes the buffer out; the write lock, taken before the buffer's is let go, keeps the order.
+  void write_out(std::unique_lock<std::mutex>& lock) {
+    if (m_buffer.empty()) return;
+    std::string out;
+    out.swap(m_buffer);
+    std::lock_guard write_lock(m_write_mutex);
+    lock.unlock();
+    std::fwrite(out.data(), 1, out.size(), stderr);
+    std::fflush(stderr);
+    lock.lock();
+  }
+  void run() {
+    std::unique_lock lock(m_mutex);
+    while (!m_stop) {
+      m_cv.wait_for(lock, std::chrono::milliseconds(100));
+      write_out(lock);
+    }
+  }
+
+  std::function<void(const std::string&)> m_sink;
+  std::mutex m_mutex, m_write_mutex;
+  std::condition_variable m_cv;
+  std::string m_buffer;
+  bool m_stop = false;
+  std::thread m_thread;
+};
+
 const char* const k_cors_methods = "GET, HEAD, POST, PUT, DELETE, OPTIONS";
 const char* const k_cors_headers = "Authorization, Content-Type, Range, If-None-Match";
 const char* const k_cors_expose = "ETag, Repr-Digest, Content-Range, Content-Disposition, Content-Length";
@@ -72,7 +136,7 @@ class Server {
  public:
   Server(Store& store, Transport& transport, const ServeOptions& options)
       : m_options(normalized(options)), m_ctx{store, transport, m_options, Cancel::make()},
-        m_server_header(fmt::format("wfctl/{}", k_version)) {}
+        m_server_header(fmt::format("wfctl/{}", k_version)), m_log(m_options.log) {}
 
   void run(const std::function<void(const std::string&)>& on_listening);
 
@@ -117,7 +181,7 @@ class Server {
   ServeOptions m_options;
   Context m_ctx;
   std::string m_server_header;
-  std::mutex m_log_mutex;
+  LogWriter m_log;
 };
 
 bool Server::authorized(const Request& req) const {
@@ -155,11 +219,7 @@ void Server::handle(Request& req, Response& res) {
   } catch (const Error& e) {
     send_error(res, e);
   } catch (const std::exception& e) {
-    {
-      std::lock_guard lock(m_log_mutex);
-      std::fprintf(stderr, "wfctl serve: internal error on %s %s: %s\n", log_escape(req.method).c_str(),
-                   log_escape(req.path).c_str(), e.what());
-    }
+    m_log.line(fmt::format("wfctl serve: internal error on {} {}: {}", log_escape(req.method), log_escape(req.path), e.what()));
     send_detail(res, 500, "Internal Server Error");
   }
 }
@@ -182,18 +242,13 @@ int Server::expect(Request& req, Response& res) {
 }
 
 void Server::log(const http::LogEntry& e) {
-  std::string ms = e.ms < 0 ? "-" : fmt::format("{:.1f}ms", e.ms);
   // The path only: a query may carry what must not be logged, and so may headers.
-  auto line = fmt::format("wfctl serve: {} {} \"{}\" {} {} {}", e.remote_addr, log_escape(e.method), log_escape(e.path),
-                          e.status, e.bytes, ms);
-  std::lock_guard lock(m_log_mutex);
-  if (m_options.log) {
-    m_options.log(line);
-  } else {
-    line += '\n';
-    std::fwrite(line.data(), 1, line.size(), stderr);
-    std::fflush(stderr);
-  }
+  fmt::memory_buffer line;
+  fmt::format_to(std::back_inserter(line), "wfctl serve: {} {} \"{}\" {} {} ", e.remote_addr, log_escape(e.method),
+                 log_escape(e.path), e.status, e.bytes);
+  if (e.ms < 0) line.push_back('-');
+  else fmt::format_to(std::back_inserter(line), "{:.1f}ms", e.ms);
+  m_log.line(std::string_view(line.data(), line.size()));
 }
 
 void Server::run(const std::function<void(const std::string&)>& on_listening) {
@@ -245,6 +300,7 @@ void Server::run(const std::function<void(const std::string&)>& on_listening) {
   }
   cv.notify_all();
   watcher.join();
+  m_log.flush();
   if (!ok && !stopping) throw Error(ErrorKind::unavailable, "the server stopped listening on " + bound);
 }
 

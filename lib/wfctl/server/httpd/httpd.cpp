@@ -1,11 +1,30 @@
-// wfctl-httpd.so: the HTTP server interface (server/http_server.hpp) over cpp-httplib. Only
-// the translation between httplib's types and the interface's lives here; every decision
+// wfctl-httpd.so: the HTTP server interface (server/http_server.hpp) over GNU libmicrohttpd.
+// Only the translation between libmicrohttpd and the interface lives here; every decision
 // (routes, auth, errors, logging) is the core's.
-#include <httplib.h>
+//
+// libmicrohttpd runs a thread per connection and pushes a request body to its callback chunk by
+// chunk, while the interface's handler pulls the body (read_body) and pushes a streamed answer
+// (provider). A request with a body therefore runs its handler on a thread of its own, which
+// takes each chunk while the connection's thread waits; a streamed answer is written by the
+// provider on a thread of its own into a small buffer the connection's thread sends from.
+// Requests without a body, the common case, run on the connection's thread. However many
+// connections are open, at most ServerSettings::threads handlers run at once.
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
-#include <exception>
+#include <condition_variable>
+#include <cstring>
 #include <memory>
+#include <mutex>
+#include <semaphore>
+#include <string>
+#include <thread>
 #include <wfctl/server/http_server.hpp>
 
 namespace wfctl::http {
@@ -14,70 +33,150 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// When the request this thread handles started; reset by the logger.
-thread_local Clock::time_point t_started{};
-
-void mark_started() {
-  if (t_started == Clock::time_point{}) t_started = Clock::now();
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
-// The interface's view of an httplib request. The path stays percent-encoded (httplib decodes
-// req.path, which would turn a%2Fb into a/b): it is cut from the raw target.
-Request view(const httplib::Request& req, const httplib::ContentReader* reader) {
-  Request r;
-  r.method = req.method;
-  auto q = req.target.find('?');
-  r.path = q == std::string::npos ? req.target : req.target.substr(0, q);
-  r.query.reserve(req.params.size());
-  for (const auto& [k, v] : req.params) r.query.emplace_back(k, v);
-  r.headers.reserve(req.headers.size());
-  for (const auto& [k, v] : req.headers) r.headers.emplace_back(k, v);
-  r.remote_addr = req.remote_addr;
-  r.remote_port = req.remote_port;
-  if (reader) {
-    r.read_body = [reader](const DataFn& fn) { return (*reader)([&fn](const char* d, std::size_t n) { return fn(d, n); }); };
-    if (req.is_multipart_form_data()) {
-      r.read_multipart = [reader](const PartFn& part, const DataFn& data) {
-        return (*reader)(
-            [&part](const httplib::MultipartFormData& f) { return part(PartHeader{f.name, f.filename, f.content_type}); },
-            [&data](const char* d, std::size_t n) { return data(d, n); });
-      };
+// A query key or value, as a form decodes it ('+' is a space).
+std::string query_decoded(const char* s) {
+  std::string out;
+  for (std::size_t i = 0; s[i]; ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && s[i + 1] && s[i + 2] && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
     }
-  } else {
-    // httplib read a body of a GET or DELETE before routing.
-    const std::string* body = &req.body;
-    r.read_body = [body](const DataFn& fn) { return body->empty() || fn(body->data(), body->size()); };
   }
-  return r;
+  return out;
 }
 
-void apply(const Response& from, httplib::Response& to) {
-  to.status = from.status;
-  for (const auto& [k, v] : from.headers) to.set_header(k, v);
-  if (from.close_connection) to.set_header("Connection", "close");
-  if (from.provider && from.content_length && *from.content_length > 0) {
-    auto provider = from.provider;
-    to.set_content_provider(static_cast<std::size_t>(*from.content_length), from.content_type,
-                            [provider](std::size_t offset, std::size_t, httplib::DataSink& sink) {
-                              if (offset != 0) return false;  // the provider writes everything at once
-                              return provider([&sink](const char* d, std::size_t n) { return sink.write(d, n); });
-                            });
-  } else if (from.close_connection && !from.body.empty()) {
-    // httplib keeps a connection whose request asked for nothing else; a provider that fails
-    // after writing the whole body is what ends it (the rest of an unread body is never
-    // taken for a next request).
-    auto body = std::make_shared<std::string>(from.body);
-    to.set_content_provider(body->size(), from.content_type, [body](std::size_t, std::size_t, httplib::DataSink& sink) {
-      sink.write(body->data(), body->size());
-      return false;
-    });
-  } else if (!from.content_type.empty() || !from.body.empty()) {
-    to.set_content(from.body, from.content_type);
-  }
-}
+// The streamed body of an answer: the provider (on its own thread) writes into `buffer`, the
+// connection's thread takes from it; either side going away ends the other.
+struct Stream {
+  std::function<bool(const WriteFn&)> provider;
+  std::uint64_t length = 0;
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::string buffer;
+  bool started = false, finished = false, failed = false, gone = false;
+  std::thread thread;
 
-class HttplibServer final : public Server {
+  static constexpr std::size_t k_window = 256 * 1024;
+
+  ~Stream() {
+    {
+      std::lock_guard lock(mutex);
+      gone = true;
+    }
+    cv.notify_all();
+    if (thread.joinable()) thread.join();
+  }
+  bool write(const char* d, std::size_t n) {
+    std::unique_lock lock(mutex);
+    while (n > 0) {
+      cv.wait(lock, [&] { return gone || buffer.size() < k_window; });
+      if (gone) return false;
+      std::size_t take = std::min(n, k_window - buffer.size());
+      buffer.append(d, take);
+      d += take;
+      n -= take;
+      cv.notify_all();
+    }
+    return true;
+  }
+  void produce() {
+    bool ok = false;
+    try {
+      ok = provider([this](const char* d, std::size_t n) { return write(d, n); });
+    } catch (...) {
+      ok = false;
+    }
+    std::lock_guard lock(mutex);
+    finished = true;
+    failed = !ok;
+    cv.notify_all();
+  }
+  ssize_t read(std::uint64_t pos, char* out, std::size_t max) {
+    std::unique_lock lock(mutex);
+    if (!started) {
+      started = true;
+      thread = std::thread([this] { produce(); });
+    }
+    cv.wait(lock, [&] { return !buffer.empty() || finished; });
+    if (buffer.empty()) {
+      // Finished short of the announced length, or failed: the connection must drop.
+      return pos >= length && !failed ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    std::size_t n = std::min(max, buffer.size());
+    std::memcpy(out, buffer.data(), n);
+    buffer.erase(0, n);
+    cv.notify_all();
+    return static_cast<ssize_t>(n);
+  }
+};
+
+// One request: its log fields and, for a request with a body, the hand-over of chunks between
+// the connection's thread and the handler's.
+struct Call {
+  Clock::time_point started = Clock::now();
+  std::string method, path, remote_addr;
+  int status = 0;
+  std::uint64_t bytes = 0;
+  bool answered = false;
+  bool bodyless = false;
+
+  // The body: the connection's thread offers `chunk`; the handler's thread takes it.
+  std::mutex mutex;
+  std::condition_variable cv;
+  const char* chunk = nullptr;
+  std::size_t chunk_size = 0;
+  bool end = false;        // the whole body was offered
+  bool aborted = false;    // the client went away, or the body passed the limit
+  bool stopped = false;    // the handler stopped reading
+  bool done = false;       // the handler returned; `out` holds its answer
+  std::uint64_t received = 0;
+  bool unread = false;     // the handler answered before reading all of the body
+  Request req;
+  Response out;
+  std::thread worker;
+
+  ~Call() {
+    if (worker.joinable()) worker.join();
+  }
+
+  // read_body over the chunks offered; false when the body ended badly or `fn` stopped.
+  bool take(const std::function<bool(const char*, std::size_t)>& fn) {
+    std::unique_lock lock(mutex);
+    while (true) {
+      cv.wait(lock, [&] { return chunk || end || aborted; });
+      if (aborted) return false;
+      if (!chunk) return true;  // the end
+      const char* d = chunk;
+      std::size_t n = chunk_size;
+      lock.unlock();
+      bool more = fn(d, n);
+      lock.lock();
+      chunk = nullptr;
+      cv.notify_all();
+      if (!more) {
+        stopped = true;
+        return false;
+      }
+    }
+  }
+};
+
+class MhdServer final : public Server {
  public:
+  ~MhdServer() override {
+    if (m_daemon) MHD_stop_daemon(m_daemon);
+  }
   void set_settings(const ServerSettings& s) override { m_settings = s; }
   void set_handler(Handler h) override { m_handler = std::move(h); }
   void set_expect_handler(ExpectHandler h) override { m_expect = std::move(h); }
@@ -85,91 +184,295 @@ class HttplibServer final : public Server {
   void set_log_handler(LogHandler h) override { m_log = std::move(h); }
 
   int bind(const std::string& host, int port) override {
-    install();
-    if (port == 0) return m_http.bind_to_any_port(host);
-    return m_http.bind_to_port(host, port) ? port : -1;
+    sockaddr_storage addr{};
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TURBO |
+                     MHD_USE_ITC;
+    if (host.find(':') != std::string::npos) {
+      auto* a6 = reinterpret_cast<sockaddr_in6*>(&addr);
+      a6->sin6_family = AF_INET6;
+      a6->sin6_port = htons(static_cast<std::uint16_t>(port));
+      if (inet_pton(AF_INET6, host.c_str(), &a6->sin6_addr) != 1) return errno = EINVAL, -1;
+      flags |= MHD_USE_IPv6;
+    } else {
+      auto* a4 = reinterpret_cast<sockaddr_in*>(&addr);
+      a4->sin_family = AF_INET;
+      a4->sin_port = htons(static_cast<std::uint16_t>(port));
+      if (inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &a4->sin_addr) != 1)
+        return errno = EINVAL, -1;
+    }
+    m_slots = std::make_unique<std::counting_semaphore<>>(
+        static_cast<std::ptrdiff_t>(std::clamp<std::size_t>(m_settings.threads, 1, 4096)));
+    errno = 0;
+    m_daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, &MhdServer::on_request, this,  //
+                                MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),  //
+                                MHD_OPTION_CONNECTION_TIMEOUT,
+                                static_cast<unsigned>(std::max(m_settings.read_timeout_seconds, 1)),  //
+                                MHD_OPTION_UNESCAPE_CALLBACK, &MhdServer::keep_escaped, nullptr,          //
+                                MHD_OPTION_NOTIFY_COMPLETED, &MhdServer::on_completed, this,             //
+                                MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,                                 //
+                                MHD_OPTION_END);
+    if (!m_daemon) {
+      if (!errno) errno = EADDRINUSE;
+      return -1;
+    }
+    const auto* info = MHD_get_daemon_info(m_daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : port;
   }
-  bool listen() override { return m_http.listen_after_bind(); }
-  void stop() override { m_http.stop(); }
+
+  bool listen() override {
+    {
+      std::unique_lock lock(m_mutex);
+      m_cv.wait(lock, [&] { return m_stopping; });
+      // Accept no more; the requests running end first (idle connections hold nothing).
+      if (m_daemon) MHD_quiesce_daemon(m_daemon);
+      m_cv.wait(lock, [&] { return m_running == 0; });
+    }
+    if (m_daemon) MHD_stop_daemon(m_daemon);
+    m_daemon = nullptr;
+    return true;
+  }
+  void stop() override {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+    m_stopping_flag = true;
+    m_cv.notify_all();
+  }
 
  private:
-  void handle(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) {
-    mark_started();
-    // Ranges are the core's to answer (httplib would cut any body, a JSON error too).
-    const_cast<httplib::Request&>(req).ranges.clear();
-    Request r = view(req, reader);
-    Response out;
+  // The path stays percent-encoded (a%2Fb is not a/b); query parts are decoded by us.
+  static size_t keep_escaped(void*, MHD_Connection*, char* s) { return std::strlen(s); }
+
+  static MHD_Result add_field(void* fields, MHD_ValueKind, const char* key, const char* value) {
+    static_cast<Fields*>(fields)->emplace_back(key, value ? value : "");
+    return MHD_YES;
+  }
+  static MHD_Result add_query(void* fields, MHD_ValueKind, const char* key, const char* value) {
+    static_cast<Fields*>(fields)->emplace_back(query_decoded(key), value ? query_decoded(value) : std::string());
+    return MHD_YES;
+  }
+
+  static MHD_Result on_request(void* self, MHD_Connection* c, const char* url, const char* method, const char*,
+                               const char* data, size_t* size, void** cls) {
+    return static_cast<MhdServer*>(self)->request(c, url, method, data, size, reinterpret_cast<Call**>(cls));
+  }
+  static void on_completed(void* self, MHD_Connection*, void** cls, MHD_RequestTerminationCode code) {
+    static_cast<MhdServer*>(self)->completed(reinterpret_cast<Call*>(*cls), code);
+    *cls = nullptr;
+  }
+
+  static bool has_body(MHD_Connection* c) {
+    const char* te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (te) return true;
+    const char* cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return cl && std::strtoull(cl, nullptr, 10) > 0;
+  }
+
+  void view(MHD_Connection* c, Call& call, const char* url, const char* method) {
+    Request& r = call.req;
+    r.method = method;
+    r.path = url;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, &MhdServer::add_query, &r.query);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, &MhdServer::add_field, &r.headers);
+    if (const auto* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) {
+      char text[INET6_ADDRSTRLEN] = "";
+      const sockaddr* sa = info->client_addr;
+      if (sa->sa_family == AF_INET) {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(sa);
+        inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+        r.remote_port = ntohs(a->sin_port);
+      } else if (sa->sa_family == AF_INET6) {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(sa);
+        inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+        r.remote_port = ntohs(a->sin6_port);
+      }
+      r.remote_addr = text;
+    }
+    call.method = r.method;
+    call.path = r.path;
+    call.remote_addr = r.remote_addr;
+  }
+
+  // At most `threads` handlers run at once (ServerSettings::threads); the others wait here.
+  void run_handler(Request& req, Response& out) {
+    m_slots->acquire();
+    struct Release {
+      std::counting_semaphore<>& slots;
+      ~Release() { slots.release(); }
+    } release{*m_slots};
     try {
-      m_handler(r, out);
+      m_handler(req, out);
     } catch (...) {
       out = Response{};
       out.status = 500;
       out.content_type = "application/json";
       out.body = R"({"detail":"Internal Server Error"})";
     }
-    apply(out, res);
   }
 
-  void install() {
-    const auto threads = m_settings.threads;
-    m_http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    m_http.set_read_timeout(m_settings.read_timeout_seconds, 0);
-    m_http.set_write_timeout(m_settings.write_timeout_seconds, 0);
-    m_http.set_keep_alive_timeout(m_settings.keep_alive_timeout_seconds);
-    m_http.set_keep_alive_max_count(m_settings.keep_alive_max_count);
-    m_http.set_payload_max_length(static_cast<std::size_t>(m_settings.payload_max_length));
-    // Headers and body leave in separate writes: with Nagle's algorithm the body would wait
-    // for the client's delayed ACK of the headers (40 ms a request on Linux).
-    m_http.set_tcp_nodelay(true);
+  // Queues `from` on the connection; `unread`: a body was left unread, so the connection closes.
+  MHD_Result answer(MHD_Connection* c, Call& call, Response& from, bool unread) {
+    MHD_Response* res = nullptr;
+    if (from.provider && from.content_length && *from.content_length > 0) {
+      auto stream = new Stream();
+      stream->provider = std::move(from.provider);
+      stream->length = *from.content_length;
+      res = MHD_create_response_from_callback(
+          *from.content_length, 64 * 1024,
+          [](void* s, std::uint64_t pos, char* buf, size_t max) { return static_cast<Stream*>(s)->read(pos, buf, max); },
+          stream, [](void* s) { delete static_cast<Stream*>(s); });
+      call.bytes = *from.content_length;
+    } else {
+      res = MHD_create_response_from_buffer(from.body.size(), from.body.data(), MHD_RESPMEM_MUST_COPY);
+      call.bytes = from.body.size();
+    }
+    if (!res) return MHD_NO;
+    for (const auto& [k, v] : from.headers) MHD_add_response_header(res, k.c_str(), v.c_str());
+    if (!from.content_type.empty()) MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, from.content_type.c_str());
+    if (from.close_connection || unread) MHD_add_response_header(res, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (call.method == "HEAD") call.bytes = 0;
+    call.status = from.status;
+    call.answered = true;
+    MHD_Result ret = MHD_queue_response(c, static_cast<unsigned>(from.status), res);
+    MHD_destroy_response(res);
+    return ret;
+  }
 
-    auto plain = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res, nullptr); };
-    auto reading = [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-      handle(req, res, &reader);
-    };
-    // Every path is the core's; "." would not match a decoded newline.
-    const std::string any = R"([\s\S]*)";
-    m_http.Get(any, plain);
-    m_http.Delete(any, plain);
-    m_http.Options(any, plain);
-    m_http.Post(any, httplib::Server::HandlerWithContentReader(reading));
-    m_http.Put(any, httplib::Server::HandlerWithContentReader(reading));
-    m_http.Patch(any, httplib::Server::HandlerWithContentReader(reading));
+  MHD_Result refuse(MHD_Connection* c, Call& call, int status) {
+    Response out;
+    out.status = status;
+    if (m_error) m_error(out);
+    return answer(c, call, out, true);
+  }
 
-    m_http.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
-      mark_started();
-      if (!m_expect) return 100;
-      Request r = view(req, nullptr);
-      r.read_body = nullptr;
+  MHD_Result request(MHD_Connection* c, const char* url, const char* method, const char* data, size_t* size,
+                     Call** slot) {
+    if (!*slot) {
+      // The headers are in: a new request.
+      auto* call = new Call();
+      *slot = call;
+      {
+        std::lock_guard lock(m_mutex);
+        ++m_running;
+      }
+      view(c, *call, url, method);
+      // No body: answered on the connection's thread at the next call (an answer queued at
+      // this first call makes libmicrohttpd close the connection after it).
+      if (!has_body(c)) return call->bodyless = true, MHD_YES;
+      const char* cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+      if (cl && std::strtoull(cl, nullptr, 10) > m_settings.payload_max_length) return refuse(c, *call, 413);
+      const char* expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+      if (expect && m_expect && strcasecmp(expect, "100-continue") == 0) {
+        Response out;
+        int status = m_expect(call->req, out);
+        if (status != 100) return answer(c, *call, out, true);
+      }
+      start_worker(c, *call);
+      return MHD_YES;
+    }
+    Call& call = **slot;
+    if (call.bodyless) {
+      *size = 0;
+      if (call.answered) return MHD_YES;
+      call.req.read_body = [](const DataFn&) { return true; };
       Response out;
-      int status = m_expect(r, out);
-      if (status != 100) apply(out, res);
-      return status;
-    });
-    m_http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
-      // Answers of our own handler that are errors already have their body.
-      if (!res.body.empty() || res.content_length_ > 0 || !m_error) return httplib::Server::HandlerResponse::Unhandled;
+      run_handler(call.req, out);
+      return answer(c, call, out, false);
+    }
+    std::unique_lock lock(call.mutex);
+    if (*size > 0) {
+      // libmicrohttpd queues an answer only once the body is in (or before any of it came), so
+      // an answer given while a body is still coming waits for its end, reading the rest; past
+      // the payload limit the connection drops instead.
+      call.received += *size;
+      if (call.received > m_settings.payload_max_length) {
+        call.aborted = true;
+        call.cv.notify_all();
+        return MHD_NO;
+      }
+      if (!call.done && !call.stopped) {
+        call.chunk = data;
+        call.chunk_size = *size;
+        call.cv.notify_all();
+        call.cv.wait(lock, [&] { return !call.chunk || call.done; });
+        call.chunk = nullptr;
+      }
+      if (call.done || call.stopped) {
+        call.unread = true;
+        // A request cancelled at a stop does not wait for the rest of a slow body: it drops.
+        if (m_stopping_flag.load()) return MHD_NO;
+      }
+      *size = 0;
+      return MHD_YES;
+    }
+    // The end of the body.
+    call.end = true;
+    call.cv.notify_all();
+    call.cv.wait(lock, [&] { return call.done; });
+    lock.unlock();
+    return answer(c, call, call.out, call.unread);
+  }
+
+  void start_worker(MHD_Connection* c, Call& call) {
+    call.req.read_body = [&call](const DataFn& fn) { return call.take(fn); };
+    const char* type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (type && std::strncmp(type, "multipart/form-data", 19) == 0) {
+      call.req.read_multipart = [&call, c](const PartFn& part, const DataFn& data) {
+        struct State {
+          const PartFn& part;
+          const DataFn& data;
+          bool ok = true;
+        } state{part, data};
+        MHD_PostProcessor* pp = MHD_create_post_processor(
+            c, 64 * 1024,
+            [](void* p, MHD_ValueKind, const char* key, const char* filename, const char* content_type, const char*,
+               const char* d, std::uint64_t off, size_t n) -> MHD_Result {
+              auto* st = static_cast<State*>(p);
+              if (off == 0 && !st->part(PartHeader{key ? key : "", filename ? filename : "",
+                                                   content_type ? content_type : ""}))
+                return st->ok = false, MHD_NO;
+              if (n > 0 && !st->data(d, n)) return st->ok = false, MHD_NO;
+              return MHD_YES;
+            },
+            &state);
+        if (!pp) return false;
+        bool body_ok = call.take([&](const char* d, std::size_t n) { return MHD_post_process(pp, d, n) == MHD_YES; });
+        bool end_ok = MHD_destroy_post_processor(pp) == MHD_YES;
+        return body_ok && end_ok && state.ok;
+      };
+    }
+    call.worker = std::thread([this, &call] {
       Response out;
-      out.status = res.status;
-      m_error(out);
-      apply(out, res);
-      return httplib::Server::HandlerResponse::Handled;
-    }));
-    m_http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-      res.status = 500;
-      res.set_content(R"({"detail":"Internal Server Error"})", "application/json");
+      run_handler(call.req, out);
+      std::lock_guard lock(call.mutex);
+      call.out = std::move(out);
+      call.done = true;
+      call.cv.notify_all();
     });
-    m_http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+  }
+
+  void completed(Call* call, MHD_RequestTerminationCode) {
+    if (!call) return;
+    if (call->worker.joinable()) {
+      {
+        std::lock_guard lock(call->mutex);
+        call->aborted = true;  // a handler still reading learns that the client went away
+        call->cv.notify_all();
+      }
+      call->worker.join();
+    }
+    if (call->answered && m_log) {
       LogEntry e;
-      e.method = req.method;
-      e.path = req.path;
-      e.remote_addr = req.remote_addr;
-      e.status = res.status;
-      e.bytes = req.method == "HEAD" ? 0 : (res.body.empty() ? res.content_length_ : res.body.size());
-      if (t_started != Clock::time_point{})
-        e.ms = std::chrono::duration<double, std::milli>(Clock::now() - t_started).count();
-      t_started = {};
-      if (m_log) m_log(e);
-    });
+      e.method = call->method;
+      e.path = call->path;
+      e.remote_addr = call->remote_addr;
+      e.status = call->status;
+      e.bytes = call->bytes;
+      e.ms = std::chrono::duration<double, std::milli>(Clock::now() - call->started).count();
+      m_log(e);
+    }
+    delete call;
+    std::lock_guard lock(m_mutex);
+    if (--m_running == 0 && m_stopping) m_cv.notify_all();  // no wake-up a request otherwise
   }
 
   ServerSettings m_settings;
@@ -177,10 +480,16 @@ class HttplibServer final : public Server {
   ExpectHandler m_expect;
   ErrorHandler m_error;
   LogHandler m_log;
-  httplib::Server m_http;
+  MHD_Daemon* m_daemon = nullptr;
+  std::unique_ptr<std::counting_semaphore<>> m_slots;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_stopping = false;
+  std::atomic<bool> m_stopping_flag{false};
+  int m_running = 0;
 };
 
-Server* make() { return new HttplibServer(); }
+Server* make() { return new MhdServer(); }
 
 const detail::ModuleApi k_api{k_module_abi, &make};
 

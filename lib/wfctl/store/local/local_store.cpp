@@ -45,7 +45,9 @@ Workflow read_row(const sqlite::Statement& st, bool with_definition) {
 std::string not_found_message(WorkflowId id) { return fmt::format("workflow {} not found", id); }
 
 std::optional<Workflow> select_by_id(sqlite::Database& db, WorkflowId id) {
-  sqlite::Statement st(db, fmt::format("SELECT {}, definition FROM workflows WHERE id = ?", k_columns));
+  // The hottest read of `wfctl serve`: prepared once per connection.
+  static const std::string sql = fmt::format("SELECT {}, definition FROM workflows WHERE id = ?", k_columns);
+  auto st = sqlite::Statement::cached(db, sql);
   st.bind(1, id);
   if (!st.step()) return std::nullopt;
   return read_row(st, true);

@@ -72,7 +72,27 @@ int Database::on_progress(void* p) {
   return !self->m_ignore_interrupts && self->cancelled() ? 1 : 0;
 }
 
-Database::~Database() { sqlite3_close_v2(m_db); }
+Database::~Database() {
+  for (auto& [sql, stmt] : m_cached) sqlite3_finalize(stmt);
+  sqlite3_close_v2(m_db);
+}
+
+sqlite3_stmt* Database::take_cached(std::string_view sql) {
+  for (auto it = m_cached.begin(); it != m_cached.end(); ++it) {
+    if (it->first == sql) {
+      sqlite3_stmt* stmt = it->second;
+      m_cached.erase(it);  // in use: a nested use of the same SQL prepares its own
+      return stmt;
+    }
+  }
+  return nullptr;
+}
+
+void Database::keep_cached(std::string_view sql, sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);  // ends its read of the database
+  sqlite3_clear_bindings(stmt);
+  m_cached.emplace_back(std::string(sql), stmt);
+}
 
 void Database::persist_wal() {
   int on = 1;
@@ -139,7 +159,20 @@ Statement::Statement(Database& db, std::string_view sql) : m_db(db) {
   if (rc != SQLITE_OK) db.fail(rc, "database");
 }
 
-Statement::~Statement() { sqlite3_finalize(m_stmt); }
+Statement::Statement(Database& db, std::string_view sql, bool cached) : m_db(db) {
+  m_stmt = db.take_cached(sql);
+  if (!m_stmt) {
+    int rc = sqlite3_prepare_v3(db.handle(), sql.data(), static_cast<int>(sql.size()),
+                                cached ? SQLITE_PREPARE_PERSISTENT : 0, &m_stmt, nullptr);
+    if (rc != SQLITE_OK) db.fail(rc, "database");
+  }
+  if (cached) m_cached_sql = std::string(sql);
+}
+
+Statement::~Statement() {
+  if (m_cached_sql.empty() || !m_stmt) sqlite3_finalize(m_stmt);
+  else m_db.keep_cached(m_cached_sql, m_stmt);
+}
 
 Statement& Statement::bind(int index, std::int64_t value) {
   int rc = sqlite3_bind_int64(m_stmt, index, value);

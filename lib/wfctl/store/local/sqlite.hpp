@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <wfctl/util/cancel.hpp>
 
@@ -63,7 +65,11 @@ class Database {
   }
 
  private:
+  friend class Statement;
   Database() = default;
+  // The statements Statement::cached keeps between uses (reset, bindings cleared), by SQL.
+  sqlite3_stmt* take_cached(std::string_view sql);
+  void keep_cached(std::string_view sql, sqlite3_stmt* stmt);
   void open(const std::string& name, int flags, const std::string& path);
   static int on_busy(void* self, int count);
   static int on_progress(void* self);
@@ -74,6 +80,7 @@ class Database {
   bool m_notified = false;
   bool m_ignore_interrupts = false;
   const Cancel* m_call_cancel = nullptr;
+  std::vector<std::pair<std::string, sqlite3_stmt*>> m_cached;
 };
 
 /// Lets one call's token stop the connection's statements and lock waits while in scope.
@@ -92,6 +99,9 @@ class CallCancel {
 class Statement {
  public:
   Statement(Database& db, std::string_view sql);
+  /// A statement the connection prepares once and keeps for the next use of the same SQL
+  /// (a hot read: preparing costs more than running it). Reset when this object ends.
+  static Statement cached(Database& db, std::string_view sql) { return Statement(db, sql, true); }
   ~Statement();
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -118,8 +128,11 @@ class Statement {
   std::string get_blob(int col) const;
 
  private:
+  Statement(Database& db, std::string_view sql, bool cached);
+
   Database& m_db;
   sqlite3_stmt* m_stmt = nullptr;
+  std::string m_cached_sql;  // empty: finalized at the end, not kept
 };
 
 /// A write transaction (BEGIN IMMEDIATE, so writers queue on the busy timeout instead of
