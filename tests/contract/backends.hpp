@@ -1,7 +1,9 @@
 #pragma once
 // The backends the contract suite runs against: one row per backend. Each opens a fresh,
-// empty store in a directory the test owns. The remote issue adds `wfctl serve` behind the
-// remote backend as a second row; the cases do not change.
+// empty store in a directory the test owns; the cases do not change between rows.
+//   local:  the SQLite store in that directory;
+//   serve:  the remote backend (http://) talking to `wfctl serve`'s routes, run in this
+//           process on 127.0.0.1 port 0 over a local store in that directory.
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -12,16 +14,18 @@
 
 namespace wfctl::contract {
 
-struct Backend {
-  std::string name;
-  std::function<std::unique_ptr<Store>(const std::filesystem::path& dir)> open;
+/// A store under test, and whatever must outlive it (the server behind a remote store).
+struct Opened {
+  std::shared_ptr<void> keep;
+  std::unique_ptr<Store> store;
 };
 
-inline const std::vector<Backend>& backends() {
-  static const std::vector<Backend> rows = {
-      {"local", [](const std::filesystem::path& dir) { return open_store((dir / "store").string(), {}); }},
-  };
-  return rows;
-}
+struct Backend {
+  std::string name;
+  std::function<Opened(const std::filesystem::path& dir)> open;
+};
+
+/// Every row; the serve row's server is defined in served.cpp.
+const std::vector<Backend>& backends();
 
 }  // namespace wfctl::contract

@@ -1,6 +1,8 @@
 // One set of store-level cases, run against every backend of backends.hpp. A case that needs
 // a capability the backend lacks checks the refusal instead (Error(not_supported)).
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <iterator>
 #include <wfctl/error.hpp>
 #include <wfctl/ops/results.hpp>
 #include <wfctl/ops/workflows.hpp>
@@ -25,8 +27,10 @@ WorkflowDraft draft(const std::string& name, const std::string& version, Json de
 struct Fixture {
   test::TempDir dir;
   const contract::Backend& backend;
-  std::unique_ptr<Store> store;
-  explicit Fixture(std::size_t row) : backend(contract::backends().at(row)), store(backend.open(dir.path())) {}
+  contract::Opened opened;
+  Store* store;
+  explicit Fixture(std::size_t row)
+      : backend(contract::backends().at(row)), opened(backend.open(dir.path())), store(opened.store.get()) {}
   const Capabilities& caps() const { return store->capabilities(); }
 };
 
@@ -39,6 +43,14 @@ std::string read_all(Store& store, RecordId record, const std::string& name, Res
   auto f = store.read_result(record, name, ByteSink([&](const char* d, std::size_t n) { out.append(d, n); }));
   if (meta) *meta = f;
   return out;
+}
+
+// Real DICOM files (pydicom's): a record's own result, record-{id}.dcm, must be DICOM to a
+// server that checks what it is sent, as wfctl serve does.
+std::string dicom_file(const char* file) {
+  std::ifstream in(std::string(WFCTL_PYDICOM_TEST_FILES) + "/" + file, std::ios::binary);
+  REQUIRE(in);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 ResultFile put(Store& store, RecordId record, const std::string& name, const std::string& content, bool force = false) {
@@ -175,25 +187,26 @@ TEST_CASE("results: write, list, find, read, replace, delete", "[contract]") {
   CHECK_FALSE(s.find_result(7, name));
   error_of(ErrorKind::not_found, [&] { read_all(s, 7, name); });
 
-  auto stored = put(s, 7, name, "first content");
+  const std::string first = dicom_file("MR_small.dcm"), second = dicom_file("CT_small.dcm");
+  auto stored = put(s, 7, name, first);
   CHECK(stored.record_id == 7);
-  CHECK(stored.size == 13);
+  CHECK(stored.size == first.size());
   ResultFile meta;
-  CHECK(read_all(s, 7, name, &meta) == "first content");
+  CHECK(read_all(s, 7, name, &meta) == first);
   if (f.caps().stored_digests) {
-    CHECK(stored.sha256 == sha256_hex("first content"));
+    CHECK(stored.sha256 == sha256_hex(first));
     CHECK(meta.sha256 == stored.sha256);
   } else {
     CHECK(meta.sha256.empty());  // never invented
   }
   auto found = s.find_result(7, name);
   REQUIRE(found);
-  CHECK(found->size == 13);
+  CHECK(found->size == first.size());
 
-  error_of(ErrorKind::conflict, [&] { put(s, 7, name, "second"); });
-  CHECK(read_all(s, 7, name) == "first content");
-  put(s, 7, name, "second", true);
-  CHECK(read_all(s, 7, name) == "second");
+  error_of(ErrorKind::conflict, [&] { put(s, 7, name, second); });
+  CHECK(read_all(s, 7, name) == first);
+  put(s, 7, name, second, true);
+  CHECK(read_all(s, 7, name) == second);
 
   if (f.caps().result_listing) {
     if (f.caps().arbitrary_result_names) put(s, 7, "a.npy", "k-space");
@@ -230,13 +243,14 @@ TEST_CASE("results: a writer not committed, cancelled or refused by its hook lea
   error_of(ErrorKind::interrupted, [&] { w->commit(); });
   CHECK_FALSE(s.find_result(3, name));
 
+  const std::string content = dicom_file("MR_small.dcm");
   auto w2 = s.write_result(3, name, {});
-  w2->write("abc", 3);
+  w2->write(content.data(), content.size());
   error_of(ErrorKind::unavailable, [&] { w2->commit([](const ResultFile&) { throw Error(ErrorKind::unavailable, "full"); }); });
   CHECK_FALSE(s.find_result(3, name));
 
   // A cancelled read stops with interrupted.
-  put(s, 3, name, std::string(3 << 20, 'x'));
+  put(s, 3, name, content);
   Cancel stop = Cancel::make();
   stop.cancel();
   error_of(ErrorKind::interrupted, [&] { s.read_result(3, name, ByteSink([](const char*, std::size_t) {}), stop); });

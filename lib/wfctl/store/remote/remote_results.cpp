@@ -61,14 +61,35 @@ class RemoteWriter final : public ResultWriter {
       ReadFn read = m_spool ? fd_reader(m_spool.get(), "a temporary file") : ReadFn([](char*, std::size_t) { return std::size_t{0}; });
       upload(read, m_spooled, {});
     }
-    // The server stored the file when it answered: the hook can only report it.
-    if (before_commit) before_commit(m_file);
+    // The server stored the file when it answered. A hook that refuses (a print that
+    // failed) gets a new file undone, and its job cancelled, where the server can delete; a
+    // replaced file cannot come back (the man page says so).
+    if (before_commit) {
+      try {
+        before_commit(m_file);
+      } catch (...) {
+        undo();
+        throw;
+      }
+    }
     return m_file;
   }
 
   std::optional<Job> job() const override { return m_job; }
 
  private:
+  void undo() noexcept {
+    if (m_options.force || !has(m_store.capabilities(), Capability::result_deletion)) return;
+    try {
+      if (m_job) m_store.jobs().cancel({m_job->id});
+    } catch (...) {
+    }
+    try {
+      m_store.delete_results(m_record, m_name, true, {});
+    } catch (...) {
+    }
+  }
+
   void upload(const ReadFn& read, std::uint64_t size, const std::function<void(std::uint64_t)>& progress) {
     m_sent = true;
     const bool wfctl = m_store.server().is_wfctl;

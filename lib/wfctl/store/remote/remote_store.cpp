@@ -195,9 +195,28 @@ std::vector<Workflow> RemoteStore::create_workflows(const std::vector<WorkflowDr
     if (!j.is_array()) throw Error(ErrorKind::unavailable, c.what + ": the server's answer is not a list");
     for (const auto& w : j) out.push_back(workflow_from_json(w, c.what));
   }
-  // The server has committed already: the hook can only report (see the man page).
-  if (call.before_commit) call.before_commit(out);
+  // The server has committed already. A hook that refuses (a print that failed) gets the
+  // creates undone, so that a failed command leaves the server's workflows as they were; only
+  // the ids are spent, as the reference never reuses them.
+  if (call.before_commit) {
+    try {
+      call.before_commit(out);
+    } catch (...) {
+      undo_creates(out);
+      throw;
+    }
+  }
   return out;
+}
+
+void RemoteStore::undo_creates(const std::vector<Workflow>& created) noexcept {
+  try {
+    std::vector<WorkflowId> ids;
+    for (const auto& w : created) ids.push_back(w.id);
+    delete_workflows(ids, true, {});
+  } catch (...) {
+    // The original error is the one to report; the workflows stay (the man page says so).
+  }
 }
 
 std::optional<Workflow> RemoteStore::find_workflow(WorkflowId id) {

@@ -85,6 +85,9 @@ class RemoteStore final : public Store {
   /// Throws Error(not_supported) naming the operation unless the server is wfctl serve.
   void require_wfctl(std::string_view operation) const;
 
+  /// Deletes workflows just created whose before-commit hook refused; never throws.
+  void undo_creates(const std::vector<Workflow>& created) noexcept;
+
  private:
   RemoteUrl m_url;
   StoreOptions m_options;
