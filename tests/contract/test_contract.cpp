@@ -1,7 +1,9 @@
 // One set of store-level cases, run against every backend of backends.hpp. A case that needs
 // a capability the backend lacks checks the refusal instead (Error(not_supported)).
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <fstream>
+#include <thread>
 #include <iterator>
 #include <wfctl/error.hpp>
 #include <wfctl/ops/results.hpp>
@@ -299,4 +301,36 @@ TEST_CASE("capabilities: what a backend lacks is refused by name", "[contract]")
       CHECK_THAT(msg, Catch::Contains("doing this") && Catch::Contains(f.store->describe()));
     }
   }
+}
+
+TEST_CASE("threads: one store object serves many threads at once", "[contract][threads]") {
+  Fixture f(each_backend());
+  INFO("backend " << f.backend.name);
+  auto& s = *f.store;
+  constexpr int k_threads = 4, k_each = 15;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < k_threads; ++t) {
+    threads.emplace_back([&, t] {
+      try {
+        for (int i = 0; i < k_each; ++i) {
+          const std::string name = "t" + std::to_string(t) + "-" + std::to_string(i);
+          auto w = s.create_workflows({draft(name, "1", Json{{"i", i}})}).at(0);
+          auto got = s.find_workflow(w.id);
+          if (!got || got->fields.name != name || got->definition.json() != Json{{"i", i}}) ++failures;
+          if (f.caps().arbitrary_result_names) {
+            const std::string content = name + std::string(1000, 'x');
+            put(s, 100 + t, name + ".npy", content);
+            if (read_all(s, 100 + t, name + ".npy") != content) ++failures;
+          }
+        }
+      } catch (const std::exception& e) {
+        UNSCOPED_INFO("thread " << t << ": " << e.what());
+        ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
+  CHECK(s.list_workflows({}).size() == static_cast<std::size_t>(k_threads * k_each));
 }
