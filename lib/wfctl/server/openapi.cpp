@@ -34,7 +34,7 @@ const std::vector<Op>& operations() {
       {"/apply/", "post", "Create or update workflows by (name, version), all or nothing", "[WorkflowIn]", "[ApplyOutcome]", 200, {}},
       {"/delete/", "post", "Delete several workflows, all or nothing", "DeleteRequest", "Deleted", 200, {}},
       {"/upload/{record_id}/", "post", "Upload a file of a record (and submit its reconstruction job)", "multipart", "Uploaded", 200,
-       {"force", "job", "topic"}},
+       {"force", "job", "topic", "finish_job", "worker", "message"}},
       {"/download/{record_id}/", "get", "Download record-{record_id}.dcm", nullptr, "binary", 200, {}},
       {"/image/{record_id}/", "get", "record-{record_id}.dcm, labelled text/html as the reference does", nullptr, "binary", 200, {}},
       {"/results/", "get", "List every result file", nullptr, "[ResultFile]", 200, {}},
@@ -49,6 +49,12 @@ const std::vector<Op>& operations() {
       {"/jobs/{job_id}/logs", "get", "A job's log from a byte offset", nullptr, "text", 200, {"offset"}},
       {"/jobs/cancel/", "post", "Cancel jobs, all or nothing", "JobIds", "[Job]", 200, {}},
       {"/jobs/retry/", "post", "Retry jobs, all or nothing", "JobIds", "[Job]", 200, {}},
+      {"/jobs/claim/", "post", "A worker claims due jobs of the local queue", "ClaimIn", "[Job]", 200, {}},
+      {"/jobs/depth", "get", "How many jobs are not final (a worker's --once)", nullptr, "Depth", 200, {"topic"}},
+      {"/jobs/{job_id}/heartbeat", "post", "A worker renews its lease", "HeartbeatIn", "Lease", 200, {}},
+      {"/jobs/{job_id}/finish", "post", "A worker ends its attempt (409 when no longer its job)", "FinishIn", "Job", 200, {}},
+      {"/jobs/{job_id}/release", "post", "A worker gives its job back without counting the attempt", "ReleaseIn", nullptr, 204, {}},
+      {"/jobs/{job_id}/log", "post", "A worker appends to its job's log", "binary", nullptr, 204, {}},
       {"/health/readiness", "get", "Readiness", nullptr, "Health", 200, {}},
       {"/server", "get", "What this server is and what its store keeps", nullptr, "ServerInfo", 200, {}},
       {"/openapi.json", "get", "This document", nullptr, nullptr, 200, {}},
@@ -113,6 +119,16 @@ Json schemas() {
                             {"max_attempts", integer()}, {"deadline_seconds", integer()}},
                        {"record_id", "input"})},
       {"JobIds", object(Json{{"ids", Json{{"type", "array"}, {"items", integer()}}}}, {"ids"})},
+      {"ClaimIn", object(Json{{"worker", str()}, {"topics", Json{{"type", "array"}, {"items", str()}}}, {"lease_ms", integer()},
+                              {"max", integer()}},
+                         {"worker"})},
+      {"HeartbeatIn", object(Json{{"worker", str()}, {"lease_ms", integer()}}, {"worker", "lease_ms"})},
+      {"Lease", object(Json{{"lease", Json{{"type", "string"}, {"enum", {"renewed", "lost"}}}}})},
+      {"FinishIn", object(Json{{"worker", str()}, {"succeeded", boolean()}, {"message", str()}, {"retry_after_ms", integer()}},
+                          {"worker", "succeeded"})},
+      {"ReleaseIn", object(Json{{"worker", str()}, {"message", str()}}, {"worker"})},
+      {"Depth", object(Json{{"queued", integer()}, {"waiting", integer()}, {"running", integer()},
+                            {"next_retry_ms", Json{{"type", "integer"}, {"nullable", true}}}})},
       {"Health", object(Json{{"status", str()}})},
       {"ServerInfo", object(Json{{"name", str()}, {"version", str()}, {"api", integer()}, {"capabilities", object(caps)}})},
       {"HTTPError", object(Json{{"detail", str()}})},
@@ -135,7 +151,10 @@ Json build(const std::string& prefix) {
     if (!params.empty()) o["parameters"] = params;
     if (op.request) {
       std::string req = op.request;
-      if (req == "multipart")
+      if (req == "binary")
+        o["requestBody"] = Json{{"required", true},
+                                {"content", {{"application/octet-stream", {{"schema", Json{{"type", "string"}, {"format", "binary"}}}}}}}};
+      else if (req == "multipart")
         o["requestBody"] = Json{{"required", true},
                                 {"content", {{"multipart/form-data",
                                               {{"schema", object(Json{{"file", Json{{"type", "string"}, {"format", "binary"}}}},

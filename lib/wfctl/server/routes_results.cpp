@@ -186,6 +186,30 @@ void upload(Context& ctx, Route& r, const std::string& id_text) {
   if (auto topic = query_string(r.req, "topic")) io.job.topic = *topic;
   io.cancel = ctx.requests.child();
   io.transport = &ctx.transport;
+  // A worker's output: stored and its job finished in one transaction; it starts no job.
+  if (auto finish = query_int(r.req, "finish_job")) {
+    const Loc worker_loc{std::string("query"), std::string("worker")};
+    const Loc job_loc{std::string("query"), std::string("finish_job")};
+    auto worker = query_string(r.req, "worker");
+    if (!worker || worker->empty() || worker->size() > 200)
+      throw invalid("query worker: a worker of 1 to 200 characters is required with finish_job", worker_loc,
+                    worker ? "ensure this value has 1 to 200 characters" : "field required",
+                    worker ? "value_error.any_str.length" : "value_error.missing");
+    if (query_bool(r.req, "job").value_or(false))
+      throw invalid("query job: an upload that finishes a job submits none", Loc{std::string("query"), std::string("job")},
+                    "an upload that finishes a job submits none", "value_error");
+    auto job = ctx.store.jobs().get(*finish);
+    if (!job) return send_detail(res, 404, "Job not found");
+    if (job->record_id != record)
+      throw invalid(fmt::format("query finish_job: job {} is of record {}, not {}", *finish, job->record_id, record), job_loc,
+                    "the job is of another record", "value_error");
+    io.job.submit = false;
+    io.transport = nullptr;
+    io.finish_job = FinishRequest{*finish, *worker, true, query_string(r.req, "message").value_or("its output was stored"), {}};
+  } else if (r.req.param("worker") || r.req.param("message")) {
+    throw invalid("query finish_job: field required with worker and message", Loc{std::string("query"), std::string("finish_job")},
+                  "field required", "value_error.missing");
+  }
   if (!r.req.read_multipart)
     throw invalid("request body: file: field required", file_loc, "field required", "value_error.missing");
   const std::uint64_t max = ctx.options.max_upload_size;
