@@ -109,6 +109,9 @@ class RemoteWriter final : public ResultWriter {
     if (wfctl) {
       c.query = fmt::format("force={}&job={}", m_options.force ? "true" : "false", m_options.job ? "true" : "false");
       if (m_options.job) c.query += "&topic=" + net::percent_encode(m_options.job->topic);
+      if (const auto& f = m_options.finish_job)
+        c.query += fmt::format("&finish_job={}&worker={}&message={}", f->id, net::percent_encode(f->worker),
+                               net::percent_encode(f->message));
     }
     c.body = net::FilePart{"file", m_name, "application/octet-stream", counted, size};
     c.what = "uploading " + shown(m_record, m_name);
@@ -126,6 +129,8 @@ class RemoteWriter final : public ResultWriter {
       if (!j.contains("result")) throw Error(ErrorKind::unavailable, c.what + ": the server's answer has no \"result\"");
       m_file = result_from_json(j["result"], c.what);
       if (j.contains("job") && !j["job"].is_null()) m_job = job_from_json(j["job"], c.what);
+      if (m_options.finish_job && !m_job)
+        throw Error(ErrorKind::unavailable, c.what + ": the server stored the output but did not say how its job ended");
     } else {
       // What the client knows: what it sent. The reference keeps no digest (stored_digests
       // stays false); this one is the hash of the bytes sent.
@@ -152,9 +157,10 @@ std::unique_ptr<ResultWriter> RemoteStore::write_result(RecordId record, const s
                                                         const ResultWriteOptions& options) {
   lake::DataLake::check_record(record);
   lake::DataLake::check_name(name);
-  if (options.finish_job) throw Error(ErrorKind::not_supported,
-                                      fmt::format("finishing a job is not supported by store {}: a worker needs a local store",
-                                                  describe()));
+  if (options.finish_job) {
+    require_wfctl("finishing a job with its output");
+    if (options.job) throw Error(ErrorKind::internal, "an upload that finishes a job submits none");
+  }
   if (name != default_result_name(record))
     require(*this, Capability::arbitrary_result_names, fmt::format("storing a file named '{}'", lake::escape_name(name)));
   if (options.job && server().is_wfctl) require(*this, Capability::job_queue, "submitting the reconstruction job of an upload");

@@ -100,8 +100,10 @@ class RemoteStore final : public Store {
   std::unique_ptr<RemoteJobQueue> m_jobs;
 };
 
-/// The job queue of a wfctl server: what the CLI's job commands call. A worker's calls
-/// (claim, heartbeat, finish, ...) are refused with Error(not_supported).
+/// The job queue of a wfctl server: what the CLI's job commands and a worker of the local
+/// queue call (POST P/jobs/claim/, .../heartbeat, .../finish, ...). The Kafka worker's calls
+/// (claim_message, set_delivery, transported claims) are refused with Error(not_supported):
+/// the server delivers through its own transport.
 class RemoteJobQueue final : public JobQueue {
  public:
   explicit RemoteJobQueue(RemoteStore& store) : m_store(store) {}
