@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -35,6 +36,9 @@ milliseconds backoff(milliseconds base, int attempts) {
   return std::min<milliseconds>(d, std::chrono::minutes(10));
 }
 
+// A failure that may pass: the store unreachable or too slow for a moment.
+bool transient(const Error& e) { return e.kind() == ErrorKind::unavailable || e.kind() == ErrorKind::timed_out; }
+
 // The handler's output, into the job's log in pieces: at 64 KiB or every half second, so that
 // `job logs -f` follows along without a write per line.
 class LogWriter {
@@ -52,19 +56,31 @@ class LogWriter {
     m_kept += bytes.size();
     if (m_buf.size() >= 65536 || Clock::now() - m_last >= milliseconds(500)) flush();
   }
+  // A store that is briefly unavailable (a remote store's append failing) costs the log a
+  // piece, not the job its run: the piece is dropped and the log says so at the next append.
   void flush() {
-    if (m_buf.empty()) return;
+    if (m_buf.empty() && m_lost == 0) return;
     std::string out;
-    out.swap(m_buf);
+    if (m_lost) out = fmt::format("--- wfctl: {} bytes of this log were lost: {}\n", m_lost, m_why);
+    out += m_buf;
+    m_buf.clear();
     m_last = Clock::now();
-    m_queue.append_log(m_id, out);
+    try {
+      m_queue.append_log(m_id, out);
+      m_lost = 0;
+    } catch (const Error& e) {
+      if (!transient(e)) throw;
+      m_lost += out.size();
+      m_why = e.what();
+    }
   }
 
  private:
   JobQueue& m_queue;
   JobId m_id;
   std::string m_buf;
-  std::uint64_t m_kept = 0;
+  std::uint64_t m_kept = 0, m_lost = 0;
+  std::string m_why;
   Clock::time_point m_last = Clock::now();
 };
 
@@ -115,20 +131,22 @@ struct Shared {
   int stop_level() const { return o.stop_requested ? o.stop_requested() : 0; }
 };
 
-// Removes a folder and what is in it when the attempt ends.
+// A private folder of one attempt (mkdtemp under TMPDIR), removed with what is in it when
+// the attempt ends, however it ends: the handler's working directory and, for a store
+// without a local data lake, the attempt's own data lake.
 struct Scratch {
   fs::path path;
   explicit Scratch(JobId id) {
-    path = fs::temp_directory_path() / fmt::format("wfctl-job-{}-{}", id, random_hex(6));
-    std::error_code ec;
-    if (!fs::create_directory(path, ec) || ec)
-      throw errno_error(ec ? ec.value() : EEXIST, "cannot create " + path.string());
-    fs::permissions(path, fs::perms::owner_all, ec);
+    std::string tmpl = (fs::temp_directory_path() / fmt::format("wfctl-job-{}-XXXXXX", id)).string();
+    if (!::mkdtemp(tmpl.data())) throw errno_error(errno, "cannot create a folder like " + tmpl);
+    path = tmpl;  // mkdtemp makes it 0700
   }
   ~Scratch() {
     std::error_code ec;
     fs::remove_all(path, ec);
   }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
 };
 
 // records/{record}/{name} → name (the job was checked when it was stored).
@@ -141,6 +159,52 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 
 enum class Ended { finished, cancelled, released };
 
+struct Stopping {};  // the worker is shutting down: the attempt gives its job back
+
+// Where an attempt's handler reads and writes.
+struct AttemptFiles {
+  std::optional<ResultCopy> copy;  // the input, when the store has no file of its own for it
+  std::string input, data_lake;
+  fs::path output;
+};
+
+// With a local data lake the handler reads the stored input in place and writes into the
+// scratch folder. A store without one (a remote store) gets the scratch folder as the
+// attempt's data lake: the input is downloaded (streamed) to records/RECORD/NAME in it, the
+// handler writes next to it, and the folder goes away with the attempt. A second stop
+// request interrupts the download.
+void attempt_files(Shared& c, const Job& job, const fs::path& scratch, AttemptFiles& f) {
+  const std::string in_name = lake_name(job.input), out_name = lake_name(job.output);
+  if (auto lake = c.store.data_lake_path()) {
+    f.copy.emplace(c.store, job.record_id, in_name);
+    f.input = fs::absolute(f.copy->path()).string();
+    f.data_lake = *lake;
+    f.output = scratch / out_name;
+    return;
+  }
+  const fs::path records = scratch / "records" / std::to_string(job.record_id);
+  std::error_code ec;
+  fs::create_directories(records, ec);
+  if (ec) throw errno_error(ec.value(), "cannot create " + records.string());
+  const fs::path input = records / in_name;
+  {
+    AtomicFile file(input);
+    WriteFn to_file = fd_writer(file.fd(), file.what());
+    ByteSink sink([&](const char* data, std::size_t n) {
+      if (c.aborting || c.stop_level() >= 2)
+        throw Error(ErrorKind::interrupted, fmt::format("downloading {}: the worker is shutting down", job.input));
+      to_file(data, n);
+    });
+    sink.file_fd = file.fd();
+    c.store.read_result(job.record_id, in_name, sink);
+    file.commit(false);
+  }
+  f.input = input.string();
+  f.data_lake = scratch.string();
+  // The same name as the input (a handler rewriting its input) keeps the output apart.
+  f.output = out_name == in_name ? scratch / out_name : records / out_name;
+}
+
 // One attempt of a claimed job, to its recorded end.
 Ended run_job(Shared& c, const Job& job, const std::string& worker) {
   const milliseconds deadline = std::chrono::seconds(job.deadline_seconds);
@@ -151,15 +215,16 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
   std::optional<Job> finished;  // by the ingest of the output
   try {
     const Handler& handler = c.handlers.at(job.topic);
-    ResultCopy input(c.store, job.record_id, lake_name(job.input));
     Scratch scratch(job.id);
     const std::string out_name = lake_name(job.output);
-    const fs::path out_path = scratch.path / out_name;
+    AttemptFiles files;  // after the scratch: destroyed first
+    attempt_files(c, job, scratch.path, files);
+    const fs::path& out_path = files.output;
     const std::map<std::string, std::string> values = {
-        {"input", fs::absolute(input.path()).string()},
+        {"input", files.input},
         {"output", out_path.string()},
         {"record_id", std::to_string(job.record_id)},
-        {"data_lake", c.store.data_lake_path().value_or("")},
+        {"data_lake", files.data_lake},
         {"job_id", std::to_string(job.id)},
         {"topic", job.topic}};
     LogWriter log(c.queue, job.id);
@@ -182,7 +247,16 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
       }
       if (Clock::now() - last_beat >= c.o.lease / 3) {
         last_beat = Clock::now();
-        if (c.queue.heartbeat(job.id, worker, c.o.lease) == LeaseState::lost) {
+        LeaseState state = LeaseState::renewed;
+        try {
+          state = c.queue.heartbeat(job.id, worker, c.o.lease);
+        } catch (const Error& e) {
+          // Beats come every third of the lease: one that fails leaves two more before the
+          // lease runs out, and a job taken back meanwhile answers `lost` to the next one.
+          if (!transient(e)) throw;
+          c.log(fmt::format("job {}: the lease was not renewed, trying again: {}", job.id, e.what()));
+        }
+        if (state == LeaseState::lost) {
           lost = true;
           return std::string("stopped: the job was cancelled");
         }
@@ -193,15 +267,7 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
     log.add(
         fmt::format("--- wfctl: {} after {}\n", r.describe(deadline), format_duration(r.elapsed)));
     log.flush();
-    if (stopping) {
-      try {
-        c.queue.release(job.id, worker,
-                        "returned to the queue: its worker stopped before the handler finished");
-      } catch (const std::exception& e) {  // its lease expires instead
-        c.log(fmt::format("job {}: cannot give it back: {}", job.id, e.what()));
-      }
-      return Ended::released;
-    }
+    if (stopping) throw Stopping{};
     if (lost) {
       c.log(fmt::format("job {} cancelled: its handler was stopped ({})", job.id,
                         r.describe(deadline)));
@@ -236,10 +302,22 @@ Ended run_job(Shared& c, const Job& job, const std::string& worker) {
       succeeded = true;
       message = finished ? finished->message.value_or("") : "";
     }
+  } catch (const Stopping&) {
+    stopping = true;
   } catch (const Error& e) {
+    // Stopped while the input came or the handler started: not the job's failure.
+    stopping = stopping || (e.kind() == ErrorKind::interrupted && (c.aborting || c.stop_level() >= 2));
     message = e.what();
   } catch (const std::exception& e) {
     message = fmt::format("internal error: {}", e.what());
+  }
+  if (stopping) {
+    try {
+      c.queue.release(job.id, worker, "returned to the queue: its worker stopped before the handler finished");
+    } catch (const std::exception& e) {  // its lease expires instead
+      c.log(fmt::format("job {}: cannot give it back: {}", job.id, e.what()));
+    }
+    return Ended::released;
   }
   FinishRequest f{job.id, worker, succeeded, message, backoff(c.o.retry_backoff, job.attempts)};
   auto after = succeeded ? finished : c.queue.finish(f);

@@ -44,6 +44,14 @@ std::map<std::string, Handler> worker_handlers(const std::vector<std::string>& t
 /// Runs until `drain` is cancelled (then lets running jobs finish or gives them back) or,
 /// with `once`, until the queue is drained. Throws Error(not_supported) for a store without a
 /// job queue, Error(unavailable) when the store or the brokers fail.
+///
+/// A store without a local data lake (a remote store: data_lake_path() is nullopt) gives each
+/// attempt a private temporary folder under TMPDIR as its data lake, with the input downloaded
+/// to records/RECORD/NAME in it; the folder goes with the attempt, however it ends. A
+/// heartbeat or a log append that fails as unavailable (or timed out) does not stop the
+/// handler: the next heartbeat tries again (two are left before the lease runs out) and the
+/// log notes the bytes it lost. Claims and finishes are not retried: one that fails ends the
+/// worker, and the job goes back to the queue when its lease expires.
 WorkerStats run_worker(Store& store, Transport& transport, const WorkerOptions& options);
 
 }  // namespace wfctl
