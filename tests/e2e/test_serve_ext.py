@@ -22,6 +22,9 @@ ROUTES = [
     ("get", "/jobs/", "/jobs/"), ("post", "/jobs/", "/jobs/"), ("get", "/jobs/{job_id}", "/jobs/1"),
     ("get", "/jobs/{job_id}/wait", "/jobs/1/wait"), ("get", "/jobs/{job_id}/logs", "/jobs/1/logs"),
     ("post", "/jobs/cancel/", "/jobs/cancel/"), ("post", "/jobs/retry/", "/jobs/retry/"),
+    ("post", "/jobs/claim/", "/jobs/claim/"), ("get", "/jobs/depth", "/jobs/depth"),
+    ("post", "/jobs/{job_id}/heartbeat", "/jobs/1/heartbeat"), ("post", "/jobs/{job_id}/finish", "/jobs/1/finish"),
+    ("post", "/jobs/{job_id}/release", "/jobs/1/release"), ("post", "/jobs/{job_id}/log", "/jobs/1/log"),
     ("get", "/health/readiness", "/health/readiness"), ("get", "/server", "/server"),
     ("get", "/openapi.json", "/openapi.json"),
 ]
