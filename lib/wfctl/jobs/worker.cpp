@@ -163,7 +163,7 @@ struct Stopping {};  // the worker is shutting down: the attempt gives its job b
 
 // Where an attempt's handler reads and writes.
 struct AttemptFiles {
-  std::optional<ResultCopy> copy;  // the input, when the store has no file of its own for it
+  std::optional<ResultCopy> copy;  // the input of a store with a data lake: its file, or a copy
   std::string input, data_lake;
   fs::path output;
 };
