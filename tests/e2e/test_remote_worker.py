@@ -1,12 +1,14 @@
 """End-to-end: `wfctl --store http://... worker` against a running `wfctl serve` over a local
 store. The worker has no data lake of its own: each attempt downloads its input into a private
 temporary folder under TMPDIR, runs the handler there and uploads the output with the job's
-finish. Plus the worker routes at the HTTP level: 422 for bad bodies, 404, 409."""
+finish; a server gone for a moment costs a heartbeat, not the job. Plus the worker routes at the
+HTTP level: 422 for bad bodies, 404, 409."""
 import json
 import os
 import re
 import signal
 import subprocess
+import threading
 import time
 
 import pydicom
@@ -144,6 +146,57 @@ class RemoteWorkerTest(RemoteWorkerCase):
         self.assertIn("1 returned to the queue", text)
         self.assert_no_scratch_left()
         self.assertFalse(os.path.exists(os.path.join(self.store, "records", "7", "record-7.dcm")))
+
+
+    def test_a_server_gone_for_a_moment_costs_a_heartbeat_not_the_job(self):
+        self.upload_kspace(7)
+        port = self.s.port
+        e = dict(self.env, TMPDIR=self.worker_tmp)
+        err_path = os.path.join(self.tmp, "worker.err")
+        started = os.path.join(self.tmp, "started")
+        handler = f"mri_cartesian_reco=sh -c 'touch {started}; sleep 4; cp {MR_SMALL} \"$0\"' {{output}}"
+        with open(err_path, "w+b") as err:
+            w = subprocess.Popen([WFCTL, "--store", self.url, "worker", "--poll", "50ms", "--lease", "3s", "--handler",
+                                  handler], env=e, cwd=self.tmp, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=err, start_new_session=True)
+            try:
+                self.wait_for(lambda: os.path.exists(started), what="the handler to start")
+                self.assertEqual(self.s.stop(), 0)
+                self.wait_for(lambda: b"the lease was not renewed, trying again" in self.read(err_path), timeout=10,
+                              what="a failed heartbeat")
+                self.s = self.start_on(port)
+                self.wait_for(lambda: b"job 1 succeeded" in self.read(err_path), timeout=30, what="the job to succeed")
+            finally:
+                w.send_signal(signal.SIGTERM)
+                w.wait(timeout=60)
+        self.assertEqual(w.returncode, 0, self.read(err_path))
+        j = self.job(1)
+        self.assertEqual((j["status"], j["attempts"]), ("succeeded", 1))
+        self.assert_no_scratch_left()
+
+    def start_on(self, port):
+        """A new server on the port of the one stopped (the same store)."""
+        end = time.monotonic() + 10
+        while True:
+            p = subprocess.Popen([WFCTL, "serve", "--listen", f"127.0.0.1:{port}"], env=self.env, cwd=self.tmp,
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            line = p.stderr.readline().decode()
+            if line.startswith("wfctl serve: listening on"):
+                break
+            p.wait(timeout=10)
+            p.stderr.close()
+            if time.monotonic() > end:
+                self.fail(f"cannot listen on {port} again: {line!r}")
+            time.sleep(0.2)
+        threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+
+        def stop():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=30)
+        self.addCleanup(stop)
+        p.port = port
+        return p
 
 
 class WorkerRoutesTest(RemoteWorkerCase):
