@@ -185,7 +185,7 @@ class MhdServer final : public Server {
 
   int bind(const std::string& host, int port) override {
     sockaddr_storage addr{};
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TURBO |
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                      MHD_USE_ITC;
     if (host.find(':') != std::string::npos) {
       auto* a6 = reinterpret_cast<sockaddr_in6*>(&addr);
