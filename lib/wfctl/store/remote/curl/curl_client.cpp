@@ -194,6 +194,8 @@ class CurlClient final : public HttpClient {
       curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
       curl_easy_setopt(c, CURLOPT_READDATA, &t);
     } else if (const auto* part = std::get_if<FilePart>(&request.body)) {
+      // Large files: 64 KiB (curl's default) is a read, a hash update and a send per 64 KiB.
+      curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024L);
       t.read = part->read;
       t.read_left = part->size;
       mime.reset(curl_mime_init(c));
