@@ -98,3 +98,16 @@ bench_now() { echo $((${EPOCHREALTIME/./} * 1000)); }
 
 # bench_load: one line on how busy the machine was (timings on a shared 2-core box vary).
 bench_load() { echo "  ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)"; }
+
+# bench_serve STORE [SERVE OPTIONS...]: starts `wfctl --store STORE serve --listen 127.0.0.1:0`
+# in the background, logging to $WORK/serve.log; sets SERVE_PID and SERVE_URL (the bound
+# http://127.0.0.1:PORT/api/v1/workflow it prints). The caller stops it (kill $SERVE_PID).
+bench_serve() {
+  local store=$1
+  shift
+  "$WFCTL" --store "$store" serve --listen 127.0.0.1:0 "$@" 2> "$WORK/serve.log" &
+  SERVE_PID=$!
+  for _ in $(seq 100); do grep -q 'listening on' "$WORK/serve.log" 2> /dev/null && break; sleep 0.05; done
+  SERVE_URL=$(sed -n 's/^wfctl serve: listening on \(http:[^ ]*\)$/\1/p' "$WORK/serve.log")
+  [[ -n "$SERVE_URL" ]] || { echo "bench: wfctl serve did not start: $(cat "$WORK/serve.log")" >&2; exit 1; }
+}

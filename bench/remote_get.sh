@@ -19,12 +19,9 @@ bench_workdir
 
 bench_make_store "$WORK/store" "$WORKFLOWS"
 ID=$((WORKFLOWS / 2))
-"$WFCTL" --store "$WORK/store" serve --listen 127.0.0.1:0 2> "$WORK/serve.log" &
-SERVE_PID=$!
+bench_serve "$WORK/store"
+URL=$SERVE_URL
 trap 'kill $SERVE_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 100); do grep -q 'listening on' "$WORK/serve.log" 2> /dev/null && break; sleep 0.05; done
-URL=$(sed -n 's/^wfctl serve: listening on \(http:[^ ]*\)$/\1/p' "$WORK/serve.log")
-[[ -n "$URL" ]] || { echo "bench: wfctl serve did not start: $(cat "$WORK/serve.log")" >&2; exit 1; }
 
 same() { python3 -c 'import json,sys; a,b=(json.loads(open(p).read()) for p in sys.argv[1:]); sys.exit(a!=b)' "$@"; }
 "$WFCTL" --store "$URL" get "$ID" -o json > "$WORK/remote.json"

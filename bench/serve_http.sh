@@ -27,8 +27,8 @@ bench_make_store "$WORK/store" "$WORKFLOWS"
 ID=$((WORKFLOWS / 2))
 
 # wfctl serve on a free port; its bound address is the one line it prints on stderr.
-"$WFCTL" --store "$WORK/store" serve --listen 127.0.0.1:0 2> "$WORK/serve.log" &
-SERVE_PID=$!
+bench_serve "$WORK/store"
+WFCTL_URL=$SERVE_URL
 NGINX_PID=
 cleanup() {
   kill "$SERVE_PID" 2> /dev/null || true
@@ -37,9 +37,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-for _ in $(seq 100); do grep -q 'listening on' "$WORK/serve.log" 2> /dev/null && break; sleep 0.05; done
-WFCTL_URL=$(sed -n 's/^wfctl serve: listening on \(http:[^ ]*\)$/\1/p' "$WORK/serve.log")
-[[ -n "$WFCTL_URL" ]] || { echo "bench: wfctl serve did not start: $(cat "$WORK/serve.log")" >&2; exit 1; }
 
 # nginx: the same body as a static file, and a fixed 201 for POST.
 NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

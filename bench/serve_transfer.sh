@@ -28,12 +28,9 @@ head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom > "$SRC"
 sync "$SRC"
 SUM=$(sha256sum "$SRC" | cut -d' ' -f1)
 
-"$WFCTL" --store "$WORK/served" serve --listen 127.0.0.1:0 --max-upload-size $((SIZE_MIB + 1))M 2> "$WORK/serve.log" &
-SERVE_PID=$!
+bench_serve "$WORK/served" --max-upload-size $((SIZE_MIB + 1))M
+URL=$SERVE_URL
 trap 'kill $SERVE_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 100); do grep -q 'listening on' "$WORK/serve.log" 2> /dev/null && break; sleep 0.05; done
-URL=$(sed -n 's/^wfctl serve: listening on \(http:[^ ]*\)$/\1/p' "$WORK/serve.log")
-[[ -n "$URL" ]] || { echo "bench: wfctl serve did not start: $(cat "$WORK/serve.log")" >&2; exit 1; }
 
 # timed LABEL CMD...: runs CMD under /usr/bin/time, appends "LABEL seconds rss_kib" to times.
 timed() {

@@ -1,6 +1,5 @@
 // The public DICOM functions of the core: each loads wfctl-dicom.so on first use and calls
 // through its table (see module_api.hpp for why DCMTK is not linked into the binary).
-#include <mutex>
 #include <wfctl/dicom/module_api.hpp>
 #include <wfctl/error.hpp>
 #include <wfctl/util/interrupt.hpp>
@@ -11,24 +10,10 @@ namespace wfctl::dicom {
 namespace {
 
 const detail::ModuleApi& load() {
-  static const detail::ModuleApi* api = nullptr;
-  static std::string failure;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    auto entry = reinterpret_cast<decltype(&wfctl_dicom_module)>(module_symbol(
-        "wfctl-dicom.so", WFCTL_DICOM_MODULE_LIBDIR, WFCTL_DICOM_MODULE_BUILD, "wfctl_dicom_module", failure));
-    if (!entry) return;
-    if (entry()->abi != detail::k_module_abi) {
-      failure = "wfctl-dicom.so is not a compatible wfctl DICOM module";
-      return;
-    }
-    api = entry();
-    api->set_interrupt_check(&interrupt_requested);  // Ctrl-C stops long DICOM work too
-  });
-  if (!api)
-    throw Error(ErrorKind::not_supported, "DICOM support is not available: " + failure,
-                "reinstall wfctl with its lib/wfctl/wfctl-dicom.so");
-  return *api;
+  return module_api<detail::ModuleApi>(
+      {"wfctl-dicom.so", WFCTL_DICOM_MODULE_LIBDIR, WFCTL_DICOM_MODULE_BUILD, "wfctl_dicom_module",
+       detail::k_module_abi, "DICOM", "DICOM support"},
+      [](const detail::ModuleApi& api) { api.set_interrupt_check(&interrupt_requested); });  // Ctrl-C stops long DICOM work too
 }
 
 bool cancelled(const void* cancel) noexcept { return static_cast<const Cancel*>(cancel)->cancelled(); }

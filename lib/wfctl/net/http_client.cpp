@@ -2,7 +2,6 @@
 // store/remote/curl/module_api.hpp for why libcurl is not linked into the binary).
 #include <wfctl/net/http_client.hpp>
 
-#include <mutex>
 #include <wfctl/store/remote/curl/module_api.hpp>
 #include <wfctl/util/module.hpp>
 
@@ -11,23 +10,8 @@ namespace wfctl::net {
 namespace {
 
 const detail::ModuleApi& load() {
-  static const detail::ModuleApi* api = nullptr;
-  static std::string failure;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    auto entry = reinterpret_cast<decltype(&wfctl_curl_module)>(
-        module_symbol("wfctl-curl.so", WFCTL_CURL_MODULE_LIBDIR, WFCTL_CURL_MODULE_BUILD, "wfctl_curl_module", failure));
-    if (!entry) return;
-    if (entry()->abi != detail::k_module_abi) {
-      failure = "wfctl-curl.so is not a compatible wfctl HTTP module";
-      return;
-    }
-    api = entry();
-  });
-  if (!api)
-    throw Error(ErrorKind::not_supported, "remote stores are not available: " + failure,
-                "reinstall wfctl with its lib/wfctl/wfctl-curl.so");
-  return *api;
+  return module_api<detail::ModuleApi>({"wfctl-curl.so", WFCTL_CURL_MODULE_LIBDIR, WFCTL_CURL_MODULE_BUILD,
+                                        "wfctl_curl_module", detail::k_module_abi, "HTTP", "the remote backend"});
 }
 
 // The module never sees a Cancel (its copy of util/interrupt could not see Ctrl-C): the token
