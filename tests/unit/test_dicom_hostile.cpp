@@ -101,7 +101,7 @@ TEST_CASE("files nested deeper than the limit are refused by every entry point",
   CHECK_FALSE(std::filesystem::exists(dir / "export"));
 }
 
-TEST_CASE("128 levels of sequences are read, converted and anonymized; 129 are not",
+TEST_CASE("128 levels of sequences are read, converted and anonymized, and 129 are not",
           "[dicom][hostile]") {
   TempDir dir;
   for (const bool defined : {false, true}) {

@@ -84,7 +84,7 @@ TEST_CASE("jobs: a spec that names another record's file or a bad topic is refus
   CHECK_FALSE(store->exists());  // refused before a store was created for it
 }
 
-TEST_CASE("jobs: claim, heartbeat and finish; a failed attempt is retried after its delay", "[jobs]") {
+TEST_CASE("jobs: claim, heartbeat and finish, and a failed attempt is retried after its delay", "[jobs]") {
   test::TempDir dir;
   auto store = open_store((dir / "s").string(), {});
   auto& q = store->jobs();
