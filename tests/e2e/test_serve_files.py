@@ -133,6 +133,11 @@ class FilesTest(ServeTest):
         while time.time() < deadline and lake_files(self.store) != before:
             time.sleep(0.1)
         self.assertEqual(lake_files(self.store), before)
+        # The access log has the request that got no answer, as nginx logs it: 499, no body.
+        aborted = f'POST "{PREFIX}/upload/2/" 499 0 '
+        while time.time() < deadline and not any(aborted in line for line in self.s.log):
+            time.sleep(0.1)
+        self.assertTrue(any(aborted in line for line in self.s.log), self.s.log)
         self.assertEqual([f["name"] for f in json.loads(self.s.request("GET", "/results/2/")[2])], ["whole.npy"])
         self.assertEqual(self.s.request("GET", "/results/2/whole.npy")[2], content)
 

@@ -468,13 +468,15 @@ class MhdServer final : public Server {
       }
       call->worker.join();
     }
-    if (call->answered && m_log) {
+    if (m_log && !call->method.empty()) {
       LogEntry e;
       e.method = call->method;
       e.path = call->path;
       e.remote_addr = call->remote_addr;
-      e.status = call->status;
-      e.bytes = call->bytes;
+      // A request that ended without an answer (the client hung up, a timeout, shutdown)
+      // is logged as nginx logs it: 499, no body.
+      e.status = call->answered ? call->status : 499;
+      e.bytes = call->answered ? call->bytes : 0;
       e.ms = std::chrono::duration<double, std::milli>(Clock::now() - call->started).count();
       m_log(e);
     }

@@ -328,19 +328,19 @@ Staging DataLake::begin_staging() {
   Staging s;
   s.m_lake = this;
   s.m_fd = open_staging(s.m_staged);
+  s.m_out.emplace(s.m_fd.get(), s.m_staged.path().string());
   return s;
 }
 
 void Staging::append(const char* data, std::size_t n) {
   if (!m_fd) throw Error(ErrorKind::internal, "cannot append to a finished staging file");
-  write_all(m_fd.get(), data, n, m_staged.path().string());
-  m_sha.update(data, n);
-  m_size += n;
+  m_out->append(data, n);
 }
 
 StagedFile Staging::finish() {
   if (!m_fd) throw Error(ErrorKind::internal, "staging file already finished");
-  m_lake->finish_staging(m_fd.get(), m_staged, Copied{m_size, m_sha.hex_digest()});
+  m_lake->finish_staging(m_fd.get(), m_staged, m_out->finish());
+  m_out.reset();
   m_fd.reset();
   return std::move(m_staged);
 }

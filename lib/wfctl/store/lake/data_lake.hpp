@@ -24,9 +24,9 @@
 #include <vector>
 #include <wfctl/model/result.hpp>
 #include <wfctl/util/fs.hpp>
+#include <wfctl/util/appender.hpp>
 #include <wfctl/util/copy.hpp>
 #include <wfctl/util/io.hpp>
-#include <wfctl/util/sha256.hpp>
 
 namespace wfctl::lake {
 
@@ -140,10 +140,11 @@ class Staging {
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
 
-  /// Appends `n` bytes; throws Error of the errno table's kind (a full disk).
+  /// Appends `n` bytes (gathered into blocks that other threads hash and write: see
+  /// Appender); throws Error of the errno table's kind (a full disk).
   void append(const char* data, std::size_t n);
   /// The bytes appended so far.
-  std::uint64_t size() const { return m_size; }
+  std::uint64_t size() const { return m_out ? m_out->size() : 0; }
   /// Fsyncs the file and returns it staged, ready for DataLake::publish.
   StagedFile finish();
 
@@ -153,8 +154,7 @@ class Staging {
   DataLake* m_lake = nullptr;
   StagedFile m_staged;
   UniqueFd m_fd;
-  Sha256 m_sha;
-  std::uint64_t m_size = 0;
+  std::optional<Appender> m_out;  // after m_fd: its threads stop before the file closes
 };
 
 /// The data-lake folder under one root directory, created on first write. Safe to use from
