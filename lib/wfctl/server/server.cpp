@@ -18,6 +18,7 @@
 #include <mutex>
 #include <thread>
 #include <wfctl/ops/workflows.hpp>
+#include <wfctl/server/log_writer.hpp>
 #include <wfctl/version.hpp>
 
 #include "http.hpp"
@@ -64,69 +65,6 @@ const char* reason(int status) {
     default: return status >= 500 ? "Internal Server Error" : "Bad Request";
   }
 }
-
-// The access log on stderr: complete lines gather in a buffer that a background thread writes
-// out every 100 ms, or the writer at once past 64 KiB, and that is written out in full when the
-// server ends. One write(2) for many requests, not a write and a flush each; lines never mix.
-// With ServeOptions::log, each line goes to it at once instead.
-class LogWriter {
- public:
-  explicit LogWriter(std::function<void(const std::string&)> sink) : m_sink(std::move(sink)) {
-    if (!m_sink) m_thread = std::thread([this] { run(); });
-  }
-  ~LogWriter() {
-    {
-      std::lock_guard lock(m_mutex);
-      m_stop = true;
-    }
-    m_cv.notify_all();
-    if (m_thread.joinable()) m_thread.join();
-    flush();
-  }
-  LogWriter(const LogWriter&) = delete;
-  LogWriter& operator=(const LogWriter&) = delete;
-
-  void line(std::string_view text) {
-    std::unique_lock lock(m_mutex);
-    if (m_sink) return m_sink(std::string(text));
-    m_buffer.append(text);
-    m_buffer += '\n';
-    if (m_buffer.size() >= k_flush_size) write_out(lock);
-  }
-  void flush() {
-    std::unique_lock lock(m_mutex);
-    write_out(lock);
-  }
-
- private:
-  static constexpr std::size_t k_flush_size = 64 * 1024;
-
-  // Writes the buffer out; the write lock, taken before the buffer's is let go, keeps the order.
-  void write_out(std::unique_lock<std::mutex>& lock) {
-    if (m_buffer.empty()) return;
-    std::string out;
-    out.swap(m_buffer);
-    std::lock_guard write_lock(m_write_mutex);
-    lock.unlock();
-    std::fwrite(out.data(), 1, out.size(), stderr);
-    std::fflush(stderr);
-    lock.lock();
-  }
-  void run() {
-    std::unique_lock lock(m_mutex);
-    while (!m_stop) {
-      m_cv.wait_for(lock, std::chrono::milliseconds(100));
-      write_out(lock);
-    }
-  }
-
-  std::function<void(const std::string&)> m_sink;
-  std::mutex m_mutex, m_write_mutex;
-  std::condition_variable m_cv;
-  std::string m_buffer;
-  bool m_stop = false;
-  std::thread m_thread;
-};
 
 const char* const k_cors_methods = "GET, HEAD, POST, PUT, DELETE, OPTIONS";
 const char* const k_cors_headers = "Authorization, Content-Type, Range, If-None-Match";
