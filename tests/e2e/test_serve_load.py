@@ -108,3 +108,30 @@ class LoadTest(ServeTest):
         self.assertEqual(lake_files(self.store), {f"records/{n}/up{n}.npy" for n in ok})
         stored = json.loads(self.ok("result", "list", "-o", "json").text)
         self.assertEqual(sorted((f["record_id"], f["name"]) for f in stored), [(n, f"up{n}.npy") for n in sorted(ok)])
+
+    def test_a_request_waiting_for_a_handler_at_the_stop_is_answered(self):
+        """One handler (--threads 1), held by a slow upload; a GET waits for it. At SIGTERM the
+        upload is cancelled past the grace, and the GET gets a 503, not a dropped connection."""
+        s = self.start("--grace", "1s", "--threads", "1")
+        self.s.stop()
+        body, ctype = multipart("slow.npy", os.urandom(256 * 1024))
+        up = socket.create_connection(("127.0.0.1", s.port), timeout=20)
+        up.sendall((f"POST {PREFIX}/upload/1/?job=false HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body[:16384])
+        time.sleep(0.3)  # the upload's handler has the one slot
+        get = socket.create_connection(("127.0.0.1", s.port), timeout=20)
+        get.sendall(f"GET {PREFIX}/1 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        time.sleep(0.3)
+        code = s.stop()
+        answer = b""
+        while True:
+            chunk = get.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        get.close()
+        up.close()
+        self.assertEqual(code, 0, s.log)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 503 "), (answer, s.log))
+        self.assertIn(b'{"detail":"the server is shutting down"}', answer)
+        self.assertFalse(os.path.exists(os.path.join(self.store, "records", "1", "slow.npy")))

@@ -19,7 +19,7 @@
 
 namespace wfctl::http {
 
-inline constexpr int k_module_abi = 1;
+inline constexpr int k_module_abi = 2;
 
 /// Header or query fields in the order received (header names as sent).
 using Fields = std::vector<std::pair<std::string, std::string>>;
@@ -135,6 +135,10 @@ class Server {
   virtual bool listen() = 0;
   /// Stops accepting and ends listen() once the running requests ended.
   virtual void stop() = 0;
+  /// After stop(), when the grace is over: a handler still waiting for a body learns that it
+  /// will not come (read_body returns false), and listen() ends once the handlers have
+  /// returned, closing the connections whose clients are still sending.
+  virtual void cancel() = 0;
 };
 
 namespace detail {

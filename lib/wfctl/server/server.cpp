@@ -135,6 +135,11 @@ bool Server::authorized(const Request& req) const {
 
 void Server::handle(Request& req, Response& res) {
   res.set_header("Server", m_server_header);
+  // Past the grace of a stop, a request that waited for a handler until now is not begun.
+  if (m_ctx.requests.cancelled()) {
+    res.set_header("Retry-After", "1");
+    return send_detail(res, 503, "the server is shutting down");
+  }
   try {
     const std::string* origin = cors_origin(req);
     if (origin) {
@@ -228,7 +233,10 @@ void Server::run(const std::function<void(const std::string&)>& on_listening) {
     if (done) return;
     stopping = true;
     http->stop();
-    if (!cv.wait_for(lock, m_options.grace, [&] { return done; })) m_ctx.requests.cancel();
+    if (!cv.wait_for(lock, m_options.grace, [&] { return done; })) {
+      m_ctx.requests.cancel();
+      http->cancel();
+    }
   });
   on_listening(bound);
   bool ok = http->listen();

@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <deque>
+#include <unordered_set>
 #include <vector>
 #include <semaphore>
 #include <string>
@@ -240,7 +241,10 @@ class MhdServer final : public Server {
       m_cv.wait(lock, [&] { return m_stopping; });
       // Accept no more; the requests running end first (idle connections hold nothing).
       if (m_daemon) MHD_quiesce_daemon(m_daemon);
-      m_cv.wait(lock, [&] { return m_running == 0; });
+      m_cv.wait(lock, [&] { return m_running == 0 || m_cancelled; });
+      // Cancelled: the answers given at the cancel (503s) go out first; what is left then is
+      // connections whose clients are still sending, closed by MHD_stop_daemon.
+      if (m_running > 0) m_cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return m_running == 0; });
     }
     if (m_daemon) MHD_stop_daemon(m_daemon);
     m_daemon = nullptr;
@@ -250,6 +254,16 @@ class MhdServer final : public Server {
     std::lock_guard lock(m_mutex);
     m_stopping = true;
     m_stopping_flag = true;
+    m_cv.notify_all();
+  }
+  void cancel() override {
+    std::lock_guard lock(m_mutex);
+    m_cancelled = true;
+    for (Call* call : m_calls) {
+      std::lock_guard call_lock(call->mutex);
+      call->aborted = true;
+      call->cv.notify_all();
+    }
     m_cv.notify_all();
   }
 
@@ -368,6 +382,8 @@ class MhdServer final : public Server {
       {
         std::lock_guard lock(m_mutex);
         ++m_running;
+        m_calls.insert(call);
+        if (m_cancelled) call->aborted = true;
       }
       view(c, *call, url, method);
       // No body: answered on the connection's thread at the next call (an answer queued at
@@ -497,6 +513,10 @@ class MhdServer final : public Server {
       e.ms = std::chrono::duration<double, std::milli>(Clock::now() - call->started).count();
       m_log(e);
     }
+    {
+      std::lock_guard lock(m_mutex);
+      m_calls.erase(call);
+    }
     delete call;
     std::lock_guard lock(m_mutex);
     if (--m_running == 0 && m_stopping) m_cv.notify_all();  // no wake-up a request otherwise
@@ -514,6 +534,8 @@ class MhdServer final : public Server {
   bool m_stopping = false;
   std::atomic<bool> m_stopping_flag{false};
   int m_running = 0;
+  bool m_cancelled = false;
+  std::unordered_set<Call*> m_calls;  // the requests begun and not completed
 };
 
 Server* make() { return new MhdServer(); }
