@@ -120,6 +120,17 @@ class WfctlTestCase(unittest.TestCase):
         self.assertEqual(r.err, b"", r)
         return r
 
+    def wait_for(self, predicate, timeout=30, what="condition"):
+        """Polls `predicate` every 50 ms until it returns something true (returned), failing
+        the test after `timeout` seconds."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        self.fail(f"timed out waiting for {what}")
+
     def run_on_tty(self, *args, stdout_tty=False, stderr_tty=True, input=None, env=None, timeout=60):
         """Runs wfctl with stdout and/or stderr on a pseudo-terminal; returns (exit, what the
         terminal showed, the other stream's bytes)."""

@@ -60,15 +60,6 @@ class JobTestCase(WfctlTestCase):
         p.communicate = communicate
         return p
 
-    def wait_for(self, predicate, timeout=30, what="condition"):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        self.fail(f"timed out waiting for {what}")
-
 
 class FlowTest(JobTestCase):
     def test_upload_worker_download_reconstructs_the_phantom(self):

@@ -54,15 +54,6 @@ class RemoteWorkerCase(ServeTest):
     def assert_no_scratch_left(self):
         self.assertEqual(os.listdir(self.worker_tmp), [])
 
-    def wait_for(self, predicate, timeout=30, what="condition"):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        self.fail(f"timed out waiting for {what}")
-
 
 class RemoteWorkerTest(RemoteWorkerCase):
     def test_once_reconstructs_through_the_server_and_leaves_no_temporary_folder(self):
