@@ -118,11 +118,15 @@ class LoadTest(ServeTest):
         up = socket.create_connection(("127.0.0.1", s.port), timeout=20)
         up.sendall((f"POST {PREFIX}/upload/1/?job=false HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\n"
                     f"Content-Length: {len(body)}\r\n\r\n").encode() + body[:16384])
-        time.sleep(0.3)  # the upload's handler has the one slot
+        time.sleep(0.5)  # the upload's handler has the one slot
         get = socket.create_connection(("127.0.0.1", s.port), timeout=20)
         get.sendall(f"GET {PREFIX}/1 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        time.sleep(0.3)
+        time.sleep(0.5)
+        t0 = time.monotonic()
         code = s.stop()
+        # The grace (1 s) and a second to send the answers, not the 30 s read timeout that
+        # the stalled upload would otherwise hold the stop for.
+        self.assertLess(time.monotonic() - t0, 10, s.log)
         answer = b""
         while True:
             chunk = get.recv(4096)
@@ -135,3 +139,4 @@ class LoadTest(ServeTest):
         self.assertTrue(answer.startswith(b"HTTP/1.1 503 "), (answer, s.log))
         self.assertIn(b'{"detail":"the server is shutting down"}', answer)
         self.assertFalse(os.path.exists(os.path.join(self.store, "records", "1", "slow.npy")))
+        self.assertEqual(os.listdir(os.path.join(self.store, "tmp")), [])  # its staging file went

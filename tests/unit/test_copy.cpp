@@ -425,6 +425,17 @@ TEST_CASE("Appender reports a full disk from append or finish, and stops", "[cop
   CHECK(status == 0);
 }
 
+TEST_CASE("Appender writes an O_APPEND descriptor in order", "[copy]") {
+  test::TempDir dir;
+  const std::string data = random_bytes((13u << 20) + 5);
+  UniqueFd out(::open((dir / "dst").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  REQUIRE(out);
+  Appender app(out.get(), "dst");
+  for (std::size_t i = 0; i < data.size(); i += 300000) app.append(data.data() + i, std::min<std::size_t>(300000, data.size() - i));
+  CHECK(app.finish().sha256 == sha256_hex(data));
+  CHECK(slurp(dir / "dst") == data);
+}
+
 TEST_CASE("Appender let go mid-stream stops its threads", "[copy]") {
   test::TempDir dir;
   const std::string data = random_bytes(1u << 20);

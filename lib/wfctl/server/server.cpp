@@ -135,11 +135,6 @@ bool Server::authorized(const Request& req) const {
 
 void Server::handle(Request& req, Response& res) {
   res.set_header("Server", m_server_header);
-  // Past the grace of a stop, a request that waited for a handler until now is not begun.
-  if (m_ctx.requests.cancelled()) {
-    res.set_header("Retry-After", "1");
-    return send_detail(res, 503, "the server is shutting down");
-  }
   try {
     const std::string* origin = cors_origin(req);
     if (origin) {
@@ -154,6 +149,11 @@ void Server::handle(Request& req, Response& res) {
         return;
       }
       res.set_header("Access-Control-Expose-Headers", k_cors_expose);
+    }
+    // Past the grace of a stop, a request that waited for a handler until now is not begun.
+    if (m_ctx.requests.cancelled()) {
+      res.set_header("Retry-After", "1");
+      return send_detail(res, 503, "the server is shutting down");
     }
     if (!authorized(req)) return refuse(res);
     auto rest = under_prefix(req.path);

@@ -120,22 +120,31 @@ class Appender::Impl {
     m_submitted += hashed;
   }
 
+  // The Output and the threads; all of them or, when a thread cannot start, none.
   void start() {
     m_out.emplace(m_fd, m_what, 0, true);
-    m_hasher = std::make_unique<WindowWorker>(
-        m_board, [this](const char* data, std::size_t n, std::uint64_t, const std::atomic<bool>&) {
-          m_hash.update(data, n);
-          return true;
-        });
-    const auto write = [this](const char* data, std::size_t n, std::uint64_t offset, const std::atomic<bool>&) {
-      return m_out->positional() ? m_out->write_at(data, n, offset) : m_out->write(data, n);
-    };
-    for (int i = m_out->positional() ? 2 : 1; i > 0; --i)
-      m_writers.push_back(std::make_unique<WindowWorker>(m_board, write));
+    try {
+      const auto write = [this](const char* data, std::size_t n, std::uint64_t offset, const std::atomic<bool>&) {
+        return m_out->positional() ? m_out->write_at(data, n, offset) : m_out->write(data, n);
+      };
+      std::vector<std::unique_ptr<WindowWorker>> writers;
+      for (int i = m_out->positional() ? 2 : 1; i > 0; --i)
+        writers.push_back(std::make_unique<WindowWorker>(m_board, write));
+      m_hasher = std::make_unique<WindowWorker>(
+          m_board, [this](const char* data, std::size_t n, std::uint64_t, const std::atomic<bool>&) {
+            m_hash.update(data, n);
+            return true;
+          });
+      m_writers = std::move(writers);
+    } catch (...) {
+      m_out.reset();
+      throw;
+    }
   }
 
   Buffer take_buffer() {
-    if (m_flight.size() + 1 >= k_max_blocks) wait_until([&] { return !m_spare.empty(); });
+    // A new block only while fewer than k_max_blocks exist (all in flight: none is spare).
+    if (m_spare.empty() && m_flight.size() >= k_max_blocks) wait_until([&] { return !m_spare.empty(); });
     if (!m_spare.empty()) {
       Buffer b = std::move(m_spare.back());
       m_spare.pop_back();

@@ -40,7 +40,9 @@ class Output {
       : m_fd(fd), m_what(std::move(what)) {
     m_flags = ::fcntl(fd, F_GETFL);
     struct stat st {};
-    if (!try_direct || m_flags < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return;
+    // O_APPEND makes Linux ignore pwrite's offset: such a descriptor is written in order.
+    if (!try_direct || m_flags < 0 || (m_flags & O_APPEND) || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+      return;
     const off_t pos = ::lseek(fd, 0, SEEK_CUR);
     // A file system without O_DIRECT refuses the flag here (EINVAL): the writes stay buffered.
     if (pos < 0 || pos % static_cast<off_t>(k_direct_align) != 0 ||

@@ -240,14 +240,17 @@ class MhdServer final : public Server {
       std::unique_lock lock(m_mutex);
       m_cv.wait(lock, [&] { return m_stopping; });
       // Accept no more; the requests running end first (idle connections hold nothing).
-      if (m_daemon) MHD_quiesce_daemon(m_daemon);
+      if (m_daemon) m_quiesced = MHD_quiesce_daemon(m_daemon);
       m_cv.wait(lock, [&] { return m_running == 0 || m_cancelled; });
       // Cancelled: the answers given at the cancel (503s) go out first; what is left then is
       // connections whose clients are still sending, closed by MHD_stop_daemon.
-      if (m_running > 0) m_cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return m_running == 0; });
+      if (m_running > 0) m_cv.wait_for(lock, std::chrono::seconds(1), [&] { return m_running == 0; });
     }
     if (m_daemon) MHD_stop_daemon(m_daemon);
     m_daemon = nullptr;
+    // The listening socket is the caller's once quiesced, to close after the stop.
+    if (m_quiesced != MHD_INVALID_SOCKET) ::close(m_quiesced);
+    m_quiesced = MHD_INVALID_SOCKET;
     return true;
   }
   void stop() override {
@@ -261,6 +264,7 @@ class MhdServer final : public Server {
     m_cancelled = true;
     for (Call* call : m_calls) {
       std::lock_guard call_lock(call->mutex);
+      if (call->end) continue;  // the whole body is in: its handler ends by the cancel token (503)
       call->aborted = true;
       call->cv.notify_all();
     }
@@ -535,6 +539,7 @@ class MhdServer final : public Server {
   std::atomic<bool> m_stopping_flag{false};
   int m_running = 0;
   bool m_cancelled = false;
+  MHD_socket m_quiesced = MHD_INVALID_SOCKET;
   std::unordered_set<Call*> m_calls;  // the requests begun and not completed
 };
 

@@ -136,7 +136,8 @@ class Removal {
 class Staging {
  public:
   Staging(Staging&&) noexcept = default;
-  Staging& operator=(Staging&&) noexcept = default;
+  // No move assignment: it would close the old file before stopping its Appender's threads.
+  Staging& operator=(Staging&&) = delete;
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
 

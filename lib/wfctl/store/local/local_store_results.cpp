@@ -68,7 +68,7 @@ class LocalResultWriter final : public ResultWriter {
   void write(const char* data, std::size_t size) override {
     m_options.cancel.check();
     if (m_staged) throw Error(ErrorKind::internal, "cannot write after the whole source was written");
-    if (!m_staging) m_staging = m_store.lake().begin_staging();
+    if (!m_staging) m_staging.emplace(m_store.lake().begin_staging());
     m_staging->append(data, size);
   }
 
