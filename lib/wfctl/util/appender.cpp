@@ -1,5 +1,8 @@
 #include <wfctl/util/appender.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +24,8 @@ using namespace copy_parts;  // NOLINT: util's own parts
 constexpr std::size_t k_block = std::size_t{4} << 20;
 // Blocks held at once: the one being filled and up to three being hashed or written.
 constexpr std::size_t k_max_blocks = 4;
+// How far ahead of the writes the file is allocated (see reserve()).
+constexpr std::uint64_t k_reserve = std::uint64_t{64} << 20;
 
 struct FreeDeleter {
   void operator()(char* p) const noexcept { std::free(p); }
@@ -83,6 +88,9 @@ class Appender::Impl {
       }
     }
     wait_until([&] { return m_flight.empty(); });
+    // What reserve() allocated past the end goes.
+    if (m_reserved > m_total && ::ftruncate(m_fd, static_cast<off_t>(m_base + m_total)) != 0)
+      throw errno_error(errno, "cannot write " + m_what);
     m_out->finish(m_total);
     // The idle threads go, then the Output, which hands the descriptor back without O_DIRECT.
     m_writers.clear();
@@ -105,6 +113,7 @@ class Appender::Impl {
   void submit(std::size_t written, std::size_t hashed = 0) {
     if (hashed == 0) hashed = written;
     if (!m_hasher) start();
+    reserve(m_submitted + hashed);
     {
       std::lock_guard lock(m_board.mutex);
       settle();  // a failed write stops the stream here, a block later at most
@@ -120,8 +129,19 @@ class Appender::Impl {
     m_submitted += hashed;
   }
 
+  // With O_DIRECT, keeps the file allocated (and sized) k_reserve ahead of `upto` bytes: on
+  // ext4 direct writes past the end of the file are serialized, writes inside it run side by
+  // side on both writers. Only a help: where it fails, the writes say why.
+  void reserve(std::uint64_t upto) {
+    if (!m_out->positional() || upto <= m_reserved) return;
+    if (::fallocate(m_fd, 0, static_cast<off_t>(m_base + m_reserved), static_cast<off_t>(k_reserve)) == 0)
+      m_reserved += k_reserve;
+  }
+
   // The Output and the threads; all of them or, when a thread cannot start, none.
   void start() {
+    const off_t pos = ::lseek(m_fd, 0, SEEK_CUR);
+    m_base = pos > 0 ? static_cast<std::uint64_t>(pos) : 0;
     m_out.emplace(m_fd, m_what, 0, true);
     try {
       const auto write = [this](const char* data, std::size_t n, std::uint64_t offset, const std::atomic<bool>&) {
@@ -185,6 +205,8 @@ class Appender::Impl {
   std::string m_what;
   std::uint64_t m_total = 0;      // bytes appended
   std::uint64_t m_submitted = 0;  // bytes handed to the threads
+  std::uint64_t m_base = 0;       // the descriptor's position at the start
+  std::uint64_t m_reserved = 0;   // bytes allocated by reserve(), from m_base
   std::size_t m_blocks_submitted = 0;
   bool m_finished = false;
   Sha256 m_hash;  // updated by the hasher; read here once it is idle
