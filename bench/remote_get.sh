@@ -34,12 +34,10 @@ hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$WOR
   -n curl "curl -s $URL/$ID" \
   -n "wfctl remote" "$WFCTL --store $URL get $ID -o json" \
   -n "wfctl local" "$WFCTL --store $WORK/store get $ID -o json" > /dev/null
-python3 - "$WORK/h.json" << 'PY'
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-base = r["curl"]["median"]
-print("remote CLI latency (hyperfine medians, ms)")
-for name in ("curl", "wfctl remote", "wfctl local"):
-    m = r[name]["median"]
-    print(f"  {name:<13} {m*1000:7.2f} ms  {m/base:5.2f}x curl")
-PY
+declare -A MED
+while IFS=$'\t' read -r name median; do MED[$name]=$median; done < <(bench_hyperfine_medians "$WORK/h.json")
+echo "remote CLI latency (hyperfine medians, ms)"
+for name in curl "wfctl remote" "wfctl local"; do
+  printf '  %-13s %7s ms  %5sx curl\n' "$name" "$(BENCH_DIGITS=2 bench_calc "${MED[$name]} * 1000")" \
+    "$(BENCH_DIGITS=2 bench_calc "${MED[$name]} / ${MED[curl]}")"
+done

@@ -274,12 +274,20 @@ std::optional<UniqueFd> open_record_dir(const fs::path& root, RecordId record, b
 namespace {
 
 // Copies the source into the staged file: from mapped windows when the source is a regular
-// file, else through two alternating buffers.
+// file, else read by 1 MiB into an Appender, as pushed uploads are (Staging::append).
 Copied copy_into(int fd, const std::string& label, const ByteSource& source) {
-  auto after_chunk = with_writeback(fd, source.progress);
   if (source.file_fd >= 0)
-    return copy_file_hashed(source.file_fd, fd, source.name.empty() ? "the source" : source.name, after_chunk, label);
-  return copy_hashed(source.read, fd_writer(fd, label), after_chunk);
+    return copy_file_hashed(source.file_fd, fd, source.name.empty() ? "the source" : source.name,
+                            with_writeback(fd, source.progress), label);
+  constexpr std::size_t k_read = std::size_t{1} << 20;
+  const auto buf = std::make_unique_for_overwrite<char[]>(k_read);
+  Appender out(fd, label);
+  while (const std::size_t n = source.read(buf.get(), k_read)) {
+    if (n > k_read) throw Error(ErrorKind::internal, "a reader returned more bytes than it was asked for");
+    out.append(buf.get(), n);
+    if (source.progress) source.progress(out.size());
+  }
+  return out.finish();
 }
 
 }  // namespace
