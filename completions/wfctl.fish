@@ -478,7 +478,7 @@ complete -c wfctl -n "__wfctl_under 'wfctl worker'" -l identity -r -f -d 'How jo
 complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l help -s h -d 'Print this help message and exit'
 complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l listen -r -f -d 'HOST:PORT to listen on; port 0 picks a free one (default 127.0.0.1:8001)'
 complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l prefix -r -f -d 'Path prefix of every route (default /api/v1/workflow)'
-complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l threads -r -f -d 'Request threads (default: max(4, 2 x cores))'
+complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l threads -r -f -d 'Requests handled at once (default: max(4, 2 x cores))'
 complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l max-upload-size -r -f -d 'Largest uploaded file in bytes, K/M/G suffixes allowed (default 4G)'
 complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l token-file -r -F -d 'File holding the bearer token every route but health requires'
 complete -c wfctl -n "__wfctl_under 'wfctl serve'" -l cors-origin -r -f -d 'Answer browsers from this origin with CORS headers (repeatable)'

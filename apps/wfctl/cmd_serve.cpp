@@ -22,7 +22,7 @@ void add_serve_command(CLI::App& app, AppContext& ctx) {
   cmd->add_option("--listen", o->listen, "HOST:PORT to listen on; port 0 picks a free one (default 127.0.0.1:8001)")
       ->type_name("HOST:PORT");
   cmd->add_option("--prefix", o->prefix, "Path prefix of every route (default /api/v1/workflow)")->type_name("PATH");
-  cmd->add_option("--threads", o->threads, "Request threads (default: max(4, 2 x cores))")->check(CLI::Range(1, 1024));
+  cmd->add_option("--threads", o->threads, "Requests handled at once (default: max(4, 2 x cores))")->check(CLI::Range(1, 1024));
   cmd->add_option("--max-upload-size", o->max_upload, "Largest uploaded file in bytes, K/M/G suffixes allowed (default 4G)")
       ->type_name("SIZE");
   cmd->add_option("--token-file", o->token_file, "File holding the bearer token every route but health requires")

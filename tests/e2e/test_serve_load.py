@@ -51,6 +51,69 @@ class LoadTest(ServeTest):
                 self.assertEqual(f.read(), content, (record, name))
         self.assertEqual(len(uploaded), 16 * 50 // 4)
 
+    def test_waiting_handlers_and_stalled_clients_do_not_hold_up_a_get(self):
+        """The connections share one I/O thread per core. A handler that waits (a job wait), an
+        upload whose client stalls mid-body and a download whose client reads nothing are each
+        set aside, more of each than there are I/O threads: a GET by id is still answered at once,
+        and so are they once unblocked."""
+        s = self.start("--threads", "64")  # the slots are not what is tested here
+        self.s.stop()
+        self.s = s
+        self.create(name="seed")
+        body, ctype = multipart("k.npy", b"k")
+        self.assertEqual(s.request("POST", "/upload/7/?job=false", body, {"Content-Type": ctype})[0], 200)
+        big = os.urandom(32 << 20)
+        body, ctype = multipart("big.npy", big)
+        self.assertEqual(s.request("POST", "/upload/8/?job=false", body, {"Content-Type": ctype})[0], 200)
+        status, _, data = s.request("POST", "/jobs/", {"record_id": 7, "input": "records/7/k.npy"})
+        self.assertEqual(status, 201, data)
+        job = json.loads(data)["id"]
+        n = 2 * (os.cpu_count() or 2) + 2
+        socks = []
+
+        def connect(head, extra=b""):
+            sock = socket.create_connection(("127.0.0.1", s.port), timeout=20)
+            sock.sendall(head.encode() + extra)
+            socks.append(sock)
+            return sock
+
+        waits = [connect(f"GET {PREFIX}/jobs/{job}/wait?timeout=4 HTTP/1.1\r\nHost: x\r\n\r\n") for _ in range(n)]
+        upload_body, upload_type = multipart("stalled.npy", os.urandom(1 << 20))
+        uploads = [connect(f"POST {PREFIX}/upload/{20 + i}/?job=false HTTP/1.1\r\nHost: x\r\n"
+                           f"Content-Type: {upload_type}\r\nContent-Length: {len(upload_body)}\r\n\r\n",
+                           upload_body[:16384]) for i in range(n)]
+        downloads = []
+        for _ in range(n):
+            # More than the socket buffers hold: the server's writes stall until it is read.
+            downloads.append(connect(f"GET {PREFIX}/results/8/big.npy HTTP/1.1\r\nHost: x\r\n\r\n"))
+        time.sleep(0.5)
+        try:
+            for _ in range(5):
+                t0 = time.monotonic()
+                status, _, data = s.request("GET", "/1", timeout=10)
+                elapsed = time.monotonic() - t0
+                self.assertEqual((status, json.loads(data)["name"]), (200, "seed"))
+                self.assertLess(elapsed, 2.0, s.log[-5:])  # the waits last 4 s
+            # Unblocked, each finishes: the uploads' rest comes, the downloads are read.
+            for sock in uploads:
+                sock.sendall(upload_body[16384:])
+            for sock in uploads:
+                self.assertTrue(read_answer(sock).startswith(b"HTTP/1.1 200 "))
+            for sock in downloads:
+                answer = read_answer(sock, until_bytes=len(big))
+                self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer[:100])
+                self.assertEqual(answer[-len(big):], big)
+            for sock in waits:
+                answer = read_answer(sock)
+                self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer[:100])
+                self.assertIn(b'"status":"queued"', answer)
+        finally:
+            for sock in socks:
+                sock.close()
+        self.assertEqual(s.stop(), 0, s.log)
+        stored = json.loads(self.ok("result", "list", "-o", "json").text)
+        self.assertEqual(sum(1 for f in stored if f["name"] == "stalled.npy"), n)
+
     def test_sigterm_during_slow_uploads(self):
         s = self.start("--grace", "2s", "--threads", "8")  # every upload is being served at the stop
         self.s.stop()
@@ -110,8 +173,9 @@ class LoadTest(ServeTest):
         self.assertEqual(sorted((f["record_id"], f["name"]) for f in stored), [(n, f"up{n}.npy") for n in sorted(ok)])
 
     def test_a_request_waiting_for_a_handler_at_the_stop_is_answered(self):
-        """One handler (--threads 1), held by a slow upload; a GET waits for it. At SIGTERM the
-        upload is cancelled past the grace, and the GET gets a 503, not a dropped connection."""
+        """One handler thread (--threads 1), held by a slow upload; a delete waits for it (a read
+        would be answered on its I/O thread). At SIGTERM the upload is cancelled past the grace,
+        and the delete gets a 503, not a dropped connection."""
         s = self.start("--grace", "1s", "--threads", "1")
         self.s.stop()
         body, ctype = multipart("slow.npy", os.urandom(256 * 1024))
@@ -120,7 +184,7 @@ class LoadTest(ServeTest):
                     f"Content-Length: {len(body)}\r\n\r\n").encode() + body[:16384])
         time.sleep(0.5)  # the upload's handler has the one slot
         get = socket.create_connection(("127.0.0.1", s.port), timeout=20)
-        get.sendall(f"GET {PREFIX}/1 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        get.sendall(f"DELETE {PREFIX}/1 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         time.sleep(0.5)
         t0 = time.monotonic()
         code = s.stop()
@@ -140,3 +204,25 @@ class LoadTest(ServeTest):
         self.assertIn(b'{"detail":"the server is shutting down"}', answer)
         self.assertFalse(os.path.exists(os.path.join(self.store, "records", "1", "slow.npy")))
         self.assertEqual(os.listdir(os.path.join(self.store, "tmp")), [])  # its staging file went
+
+
+def read_answer(sock, until_bytes=0):
+    """One HTTP answer from `sock`: its head and, once Content-Length is known, its body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(rest) < max(length, until_bytes):
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest

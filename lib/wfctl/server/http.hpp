@@ -76,6 +76,9 @@ bool route_jobs(Context& ctx, Route& r);
 /// The OpenAPI document of every route the server answers.
 const Json& openapi_document(const std::string& prefix);
 
+/// Whether `method` `path` (what follows the prefix, still encoded) is answered at once when
+/// the store's reads are local: every GET, HEAD and OPTIONS but the job wait (a long poll).
+bool quick_route(std::string_view method, std::string_view path);
 /// Handles one request under the prefix; `path` is what follows the prefix, still encoded.
 void route(Context& ctx, Request& req, Response& res, std::string_view path);
 

@@ -19,7 +19,7 @@
 
 namespace wfctl::http {
 
-inline constexpr int k_module_abi = 2;
+inline constexpr int k_module_abi = 3;
 
 /// Header or query fields in the order received (header names as sent).
 using Fields = std::vector<std::pair<std::string, std::string>>;
@@ -95,6 +95,10 @@ struct Response {
 
 /// Handles every request: routes, auth, errors. Must not throw (the module answers 500 then).
 using Handler = std::function<void(Request& req, Response& res)>;
+/// Whether the handler answers a request without a body at once: it waits for nothing but a
+/// read of the store (no lock held by others, no other server, no long poll). Such a request
+/// runs on the I/O thread that received it; any other runs on a thread of its own.
+using QuickFilter = std::function<bool(const Request& req)>;
 /// For `Expect: 100-continue`: returns 100 to let the body come, or the status (with `res`
 /// filled) to answer at once.
 using ExpectHandler = std::function<int(Request& req, Response& res)>;
@@ -113,7 +117,8 @@ using LogHandler = std::function<void(const LogEntry& entry)>;
 
 /// The tunables of a server, set before bind().
 struct ServerSettings {
-  std::size_t threads = 8;
+  std::size_t threads = 8;     // handlers running at once
+  std::size_t io_threads = 0;  // threads serving the connections; 0: one per core
   int read_timeout_seconds = 30, write_timeout_seconds = 30;
   int keep_alive_timeout_seconds = 5;
   std::size_t keep_alive_max_count = 100000;  // requests on one connection
@@ -126,6 +131,8 @@ class Server {
   virtual ~Server() = default;
   virtual void set_settings(const ServerSettings& settings) = 0;
   virtual void set_handler(Handler handler) = 0;
+  /// Without one, every request runs on a thread of its own.
+  virtual void set_quick_filter(QuickFilter filter) = 0;
   virtual void set_expect_handler(ExpectHandler handler) = 0;
   virtual void set_error_handler(ErrorHandler handler) = 0;
   virtual void set_log_handler(LogHandler handler) = 0;

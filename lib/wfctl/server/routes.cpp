@@ -1,5 +1,6 @@
 // What the route groups share (answers, errors, path and query parsing, JSON bodies) and the
 // dispatch of a path to its group; the server description, the OpenAPI document and health.
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <fmt/format.h>
@@ -261,6 +262,15 @@ void check_safe_name(const std::string& name, const Loc& loc) {
 std::string path_name(const std::string& segment) {
   check_safe_name(segment, Loc{std::string("path"), std::string("name")});
   return segment;
+}
+
+bool quick_route(std::string_view method, std::string_view path) {
+  if (method != "GET" && method != "HEAD" && method != "OPTIONS") return false;  // a write may wait for the lock
+  // GET P/jobs/{id}/wait is a long poll.
+  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  constexpr std::string_view jobs = "/jobs/", wait = "/wait";
+  return !(path.size() > jobs.size() + wait.size() && path.substr(0, jobs.size()) == jobs &&
+           path.substr(path.size() - wait.size()) == wait);
 }
 
 void route(Context& ctx, Request& req, Response& res, std::string_view path) {

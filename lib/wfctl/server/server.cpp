@@ -199,9 +199,15 @@ void Server::run(const std::function<void(const std::string&)>& on_listening) {
   auto http = http::make_server();
   http::ServerSettings settings;
   settings.threads = static_cast<std::size_t>(m_options.threads);
+  settings.io_threads = 0;  // one per core
   settings.payload_max_length = m_options.max_upload_size + (std::uint64_t{1} << 20);
   http->set_settings(settings);
   http->set_handler([this](Request& req, Response& res) { handle(req, res); });
+  if (m_ctx.store.reads_are_local())
+    http->set_quick_filter([this](const Request& req) {
+      auto rest = under_prefix(req.path);
+      return !rest || quick_route(req.method, *rest);  // outside the prefix: a 404 at once
+    });
   http->set_expect_handler([this](Request& req, Response& res) { return expect(req, res); });
   http->set_error_handler([this](Response& res) {
     res.set_header("Server", m_server_header);

@@ -183,6 +183,10 @@ class Store {
   /// {data_lake}), or nullopt.
   virtual std::optional<std::string> data_lake_path() const { return std::nullopt; }
 
+  /// True when a read (find, list) waits on nothing but this machine's disk: no network, no
+  /// lock held by others. A server answers such reads on its I/O threads.
+  virtual bool reads_are_local() const { return false; }
+
   /// The store's job queue; throws Error(not_supported) unless the store has job_queue.
   virtual JobQueue& jobs();
 

@@ -114,7 +114,7 @@ void enable_wal(sqlite::Database& db) {
 
 
 LocalStore::LocalStore(fs::path root, const StoreOptions& options)
-    : m_root(std::move(root)), m_options(options), m_lake(std::make_unique<lake::DataLake>(m_root)) {}
+    : m_root(std::move(root)), m_database_path((m_root / "wfctl.db").string()), m_options(options), m_lake(std::make_unique<lake::DataLake>(m_root)) {}
 
 LocalStore::~LocalStore() = default;
 
@@ -129,7 +129,7 @@ const Capabilities& LocalStore::capabilities() const {
   return caps;
 }
 
-fs::path LocalStore::database_path() const { return m_root / "wfctl.db"; }
+fs::path LocalStore::database_path() const { return m_database_path; }
 
 std::string LocalStore::describe() const { return m_root.string(); }
 
@@ -211,8 +211,14 @@ std::unique_ptr<sqlite::Database> LocalStore::open_reader() {
 }
 
 std::optional<Lease> LocalStore::reader() {
-  check_root(m_root);
-  if (!present(database_path(), fmt::format("cannot read store {}", m_root.string()))) return std::nullopt;
+  // One look per read (a GET by id of `wfctl serve` makes many): a database that is not
+  // there, or was removed under a running server, reads as an empty store.
+  struct stat st {};
+  if (::stat(m_database_path.c_str(), &st) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) throw errno_error(errno, fmt::format("cannot read store {}", m_root.string()));
+    check_root(m_root);  // a file where the store should be is an error, not an empty store
+    return std::nullopt;
+  }
   Lease lease = m_readers.acquire([this] { return open_reader(); });
   if (!lease.get()) return std::nullopt;
   return lease;

@@ -46,6 +46,7 @@ class LocalStore final : public Store {
   std::optional<std::string> local_result_path(RecordId record, const std::string& name) override;
 
   JobQueue& jobs() override { return m_jobs; }
+  bool reads_are_local() const override { return true; }
   std::optional<std::string> data_lake_path() const override { return std::filesystem::absolute(m_root).string(); }
 
   std::string describe() const override;
@@ -71,6 +72,7 @@ class LocalStore final : public Store {
   std::string sqlite_name() const;
 
   const std::filesystem::path m_root;
+  const std::string m_database_path;  // m_root / wfctl.db, looked at by every read
   const StoreOptions m_options;
   const std::unique_ptr<lake::DataLake> m_lake;
   ConnectionPool m_readers, m_writers;

@@ -73,25 +73,31 @@ int Database::on_progress(void* p) {
 }
 
 Database::~Database() {
-  for (auto& [sql, stmt] : m_cached) sqlite3_finalize(stmt);
+  for (auto& c : m_cached) sqlite3_finalize(c.stmt);
   sqlite3_close_v2(m_db);
 }
 
 sqlite3_stmt* Database::take_cached(std::string_view sql) {
-  for (auto it = m_cached.begin(); it != m_cached.end(); ++it) {
-    if (it->first == sql) {
-      sqlite3_stmt* stmt = it->second;
-      m_cached.erase(it);  // in use: a nested use of the same SQL prepares its own
-      return stmt;
+  for (auto& c : m_cached) {
+    if (!c.in_use && c.sql == sql) {
+      c.in_use = true;  // a nested use of the same SQL prepares its own
+      return c.stmt;
     }
   }
   return nullptr;
 }
 
-void Database::keep_cached(std::string_view sql, sqlite3_stmt* stmt) {
+// Nothing is allocated when the statement came from the cache (most uses).
+void Database::keep_cached(sqlite3_stmt* stmt) {
   sqlite3_reset(stmt);  // ends its read of the database
   sqlite3_clear_bindings(stmt);
-  m_cached.emplace_back(std::string(sql), stmt);
+  for (auto& c : m_cached) {
+    if (c.stmt == stmt) {
+      c.in_use = false;
+      return;
+    }
+  }
+  m_cached.push_back(Cached{sqlite3_sql(stmt), stmt, false});
 }
 
 void Database::persist_wal() {
@@ -166,12 +172,12 @@ Statement::Statement(Database& db, std::string_view sql, bool cached) : m_db(db)
                                 cached ? SQLITE_PREPARE_PERSISTENT : 0, &m_stmt, nullptr);
     if (rc != SQLITE_OK) db.fail(rc, "database");
   }
-  if (cached) m_cached_sql = std::string(sql);
+  m_cached = cached;
 }
 
 Statement::~Statement() {
-  if (m_cached_sql.empty() || !m_stmt) sqlite3_finalize(m_stmt);
-  else m_db.keep_cached(m_cached_sql, m_stmt);
+  if (!m_cached || !m_stmt) sqlite3_finalize(m_stmt);
+  else m_db.keep_cached(m_stmt);
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {

@@ -69,7 +69,7 @@ class Database {
   Database() = default;
   // The statements Statement::cached keeps between uses (reset, bindings cleared), by SQL.
   sqlite3_stmt* take_cached(std::string_view sql);
-  void keep_cached(std::string_view sql, sqlite3_stmt* stmt);
+  void keep_cached(sqlite3_stmt* stmt);
   void open(const std::string& name, int flags, const std::string& path);
   static int on_busy(void* self, int count);
   static int on_progress(void* self);
@@ -80,7 +80,12 @@ class Database {
   bool m_notified = false;
   bool m_ignore_interrupts = false;
   const Cancel* m_call_cancel = nullptr;
-  std::vector<std::pair<std::string, sqlite3_stmt*>> m_cached;
+  struct Cached {
+    std::string sql;
+    sqlite3_stmt* stmt;
+    bool in_use;
+  };
+  std::vector<Cached> m_cached;
 };
 
 /// Lets one call's token stop the connection's statements and lock waits while in scope.
@@ -132,7 +137,7 @@ class Statement {
 
   Database& m_db;
   sqlite3_stmt* m_stmt = nullptr;
-  std::string m_cached_sql;  // empty: finalized at the end, not kept
+  bool m_cached = false;  // kept by the connection at the end, not finalized
 };
 
 /// A write transaction (BEGIN IMMEDIATE, so writers queue on the busy timeout instead of

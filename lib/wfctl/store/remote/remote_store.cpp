@@ -63,8 +63,8 @@ std::unique_ptr<Store> open_remote_store(std::string_view url, const StoreOption
 }
 
 RemoteStore::RemoteStore(RemoteUrl url, const StoreOptions& options, std::optional<std::string> token)
-    : m_url(std::move(url)), m_options(options), m_token(std::move(token)), m_rng(std::random_device{}()),
-      m_client(net::make_http_client()), m_jobs(std::make_unique<RemoteJobQueue>(*this)) {}
+    : m_url(std::move(url)), m_options(options), m_token(std::move(token)), m_client(net::make_http_client()),
+      m_rng(std::random_device{}()), m_jobs(std::make_unique<RemoteJobQueue>(*this)) {}
 
 RemoteStore::~RemoteStore() = default;
 
