@@ -5,8 +5,9 @@
 #   create:     POST {prefix}/ of a WorkflowIn body, each answered 201 with its new workflow
 #               (every create is a durable SQLite commit), against nginx answering the same
 #               POST with a fixed 201 of the same size (`return 201`): the HTTP floor.
-# Interleaved BENCH_ROUNDS (2) times, nginx first then wfctl; requests/s, p50 and p99 per run,
-# the ratio wfctl/nginx per round. Targets (issue 10): GET >= 15 000 req/s and >= 0.5x nginx.
+# Interleaved BENCH_ROUNDS (2) times, nginx first then wfctl; requests/s, p50, p99 and the
+# server's CPU time per request (user + system of its processes over the run, from /proc:
+# steadier than requests/s on a shared machine) per run, the ratio wfctl/nginx per round. Targets (issue 10): GET >= 15 000 req/s and >= 0.5x nginx.
 # The store holds BENCH_WORKFLOWS (1000) workflows of examples/cartesian-reco.json's definition.
 set -euo pipefail
 # shellcheck source=bench/common.sh
@@ -83,39 +84,57 @@ LUA
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$WORK/post.json" "$WFCTL_URL/")
 [[ "$code" == 201 ]] || { echo "bench: POST create answered $code" >&2; exit 1; }
 
-# run NAME URL [wrk args...]: prints "req/s p50 p99" and checks that wrk saw no error.
+# cpu_ticks PID...: user + system clock ticks of these processes so far.
+cpu_ticks() {
+  local total=0 pid u s
+  for pid in "$@"; do
+    read -r u s < <(awk '{print $14, $15}' "/proc/$pid/stat")
+    total=$((total + u + s))
+  done
+  echo "$total"
+}
+
+# run PIDS URL [wrk args...]: prints "req/s p50 p99 us/req" (the CPU of the server processes
+# PIDS, space-separated) and checks that wrk saw no error.
 run() {
-  local url=$1
-  shift
-  local out
+  local pids=$1 url=$2
+  shift 2
+  local out before after
+  # shellcheck disable=SC2086 # PIDS is a list
+  before=$(cpu_ticks $pids)
   out=$(wrk -t2 -c4 -d"$DURATION" --latency "$@" "$url")
+  # shellcheck disable=SC2086
+  after=$(cpu_ticks $pids)
   if grep -q 'Non-2xx\|Socket errors' <<< "$out"; then
     echo "bench: wrk reported errors against $url:" >&2
     echo "$out" >&2
     exit 1
   fi
-  local rps p50 p99
+  local rps p50 p99 n
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<< "$out")
   p50=$(awk '$1 == "50%" {print $2}' <<< "$out")
   p99=$(awk '$1 == "99%" {print $2}' <<< "$out")
-  echo "$rps $p50 $p99"
+  n=$(awk '/requests in/ {print $1}' <<< "$out")
+  echo "$rps $p50 $p99 $(python3 -c "print(f'{($after - $before) * 1e6 / $(getconf CLK_TCK) / $n:.1f}')")"
 }
 
 echo "wfctl serve vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), wrk -t2 -c4 -d$DURATION, $(nproc) cores,"
 echo "GET body $BODY_BYTES bytes, store of $WORKFLOWS workflows"
-printf '%-6s %-6s %-12s %12s %10s %10s %8s\n' round test server req/s p50 p99 ratio
+# nginx's workers do the serving; its master only watches them.
+NGINX_PIDS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
+printf '%-6s %-6s %-12s %12s %10s %10s %8s %8s\n' round test server req/s p50 p99 cpu/req ratio
 for round in $(seq "$ROUNDS"); do
   for test in get create; do
     if [[ $test == get ]]; then
-      read -r n_rps n_50 n_99 < <(run "$NGINX_URL/$ID")
-      read -r w_rps w_50 w_99 < <(run "$WFCTL_URL/$ID")
+      read -r n_rps n_50 n_99 n_cpu < <(run "$NGINX_PIDS" "$NGINX_URL/$ID")
+      read -r w_rps w_50 w_99 w_cpu < <(run "$SERVE_PID" "$WFCTL_URL/$ID")
     else
-      read -r n_rps n_50 n_99 < <(run "$NGINX_URL/" -s "$WORK/post.lua")
-      read -r w_rps w_50 w_99 < <(run "$WFCTL_URL/" -s "$WORK/post.lua")
+      read -r n_rps n_50 n_99 n_cpu < <(run "$NGINX_PIDS" "$NGINX_URL/" -s "$WORK/post.lua")
+      read -r w_rps w_50 w_99 w_cpu < <(run "$SERVE_PID" "$WFCTL_URL/" -s "$WORK/post.lua")
     fi
-    printf '%-6s %-6s %-12s %12s %10s %10s %8s\n' "$round" "$test" nginx "$n_rps" "$n_50" "$n_99" ""
-    printf '%-6s %-6s %-12s %12s %10s %10s %8s\n' "$round" "$test" "wfctl serve" "$w_rps" "$w_50" "$w_99" \
-      "$(python3 -c "print(f'{$w_rps/$n_rps:.2f}x')")"
+    printf '%-6s %-6s %-12s %12s %10s %10s %6sus %8s\n' "$round" "$test" nginx "$n_rps" "$n_50" "$n_99" "$n_cpu" ""
+    printf '%-6s %-6s %-12s %12s %10s %10s %6sus %8s\n' "$round" "$test" "wfctl serve" "$w_rps" "$w_50" "$w_99" \
+      "$w_cpu" "$(python3 -c "print(f'{$w_rps/$n_rps:.2f}x')")"
   done
 done
 echo "workflows in the store after the create runs: $("$WFCTL" --store "$WORK/store" list -o name | wc -l)"

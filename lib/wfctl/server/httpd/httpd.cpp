@@ -32,6 +32,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -109,7 +110,7 @@ struct Call {
   static constexpr std::size_t k_piece = 256 * 1024;
   std::mutex mutex;
   std::condition_variable cv;
-  std::deque<std::string> queue;
+  std::list<std::string> queue;   // a list: nothing allocated for a request without a body
   std::vector<std::string> spare;  // pieces taken, kept for the next chunks
   std::size_t queued = 0;
   bool end = false;        // the whole body was offered
@@ -189,10 +190,10 @@ class MhdServer final : public Server {
       m_cv.wait(lock, [&] { return m_stopping; });
       // Accept no more; the requests running end first (idle connections hold nothing).
       if (m_daemon) m_quiesced = MHD_quiesce_daemon(m_daemon);
-      m_cv.wait(lock, [&] { return m_running == 0 || m_cancelled; });
+      m_cv.wait(lock, [&] { return m_running.load() == 0 || m_cancelled; });
       // Cancelled: the answers given at the cancel (503s) go out first; what is left then is
       // connections whose clients are still sending, closed by MHD_stop_daemon.
-      if (m_running > 0) m_cv.wait_for(lock, std::chrono::seconds(1), [&] { return m_running == 0; });
+      if (m_running.load() > 0) m_cv.wait_for(lock, std::chrono::seconds(1), [&] { return m_running.load() == 0; });
     }
     unpark_all();
     if (m_daemon) MHD_stop_daemon(m_daemon);
@@ -358,13 +359,15 @@ class MhdServer final : public Server {
   // Lets go of a call; the last one frees it.
   void release(Call* call) {
     if (call->refs.fetch_sub(1) != 1) return;
-    {
+    if (call->offloaded) {
       std::lock_guard lock(m_mutex);
       m_calls.erase(call);
     }
     delete call;
-    std::lock_guard lock(m_mutex);
-    if (--m_running == 0 && m_stopping) m_cv.notify_all();  // no wake-up a request otherwise
+    if (m_running.fetch_sub(1) == 1 && m_stopping_flag.load()) {  // no wake-up a request otherwise
+      std::lock_guard lock(m_mutex);
+      m_cv.notify_all();
+    }
   }
 
   // The handler threads: a request that is not answered on its I/O thread waits in m_tasks.
@@ -418,10 +421,16 @@ class MhdServer final : public Server {
     if (wake) unpark_end(c);
     release(&call);
   }
-  // Hands `call` to the handler threads. Takes no lock but the queue's.
+  // Hands `call` to the handler threads; from now on cancel() and unpark_all() see it. Takes
+  // no lock but the server's and the queue's.
   void start_worker(Call& call) {
     call.offloaded = true;
     call.refs.fetch_add(1);
+    {
+      std::lock_guard lock(m_mutex);
+      m_calls.insert(&call);
+      if (m_cancelled) call.aborted = true;
+    }
     {
       std::lock_guard lock(m_task_mutex);
       m_tasks.push_back(&call);
@@ -581,12 +590,7 @@ class MhdServer final : public Server {
       auto* call = new Call();
       call->conn = c;
       *slot = call;
-      {
-        std::lock_guard lock(m_mutex);
-        ++m_running;
-        m_calls.insert(call);
-        if (m_cancelled) call->aborted = true;
-      }
+      m_running.fetch_add(1);
       view(c, *call, url, method);
       // No body: answered at the next call (an answer queued at this first call makes
       // libmicrohttpd close the connection after it).
@@ -744,11 +748,11 @@ class MhdServer final : public Server {
   std::atomic<bool> m_stopping_flag{false};
   std::atomic<bool> m_final{false};     // libmicrohttpd is about to stop: nothing parks
   std::atomic<int> m_resuming{0};       // resumes begun and not yet handed to libmicrohttpd
-  int m_running = 0;                    // calls not freed
+  std::atomic<int> m_running{0};        // calls not freed
   std::atomic<int> m_threads{0};        // provider threads running
   bool m_cancelled = false;
   MHD_socket m_quiesced = MHD_INVALID_SOCKET;
-  std::unordered_set<Call*> m_calls;      // the requests begun and not freed
+  std::unordered_set<Call*> m_calls;      // the offloaded requests not freed
   std::unordered_set<Stream*> m_streams;  // the streamed answers libmicrohttpd holds
 };
 

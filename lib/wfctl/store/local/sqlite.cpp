@@ -54,6 +54,11 @@ std::unique_ptr<Database> Database::immutable(const std::string& path) {
 }
 
 void Database::open(const std::string& name, int flags, const std::string& path) {
+  // Before SQLite's first use: no memory statistics (nothing reads them), which otherwise
+  // take one process-wide mutex at every allocation of every connection, contended by the
+  // threads of `wfctl serve` (SQLite's documentation recommends it for speed).
+  static const bool configured = [] { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }();
+  (void)configured;  // SQLITE_MISUSE when SQLite was initialised already: it keeps its statistics
   int rc = sqlite3_open_v2(name.c_str(), &m_db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
