@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import socket
+import struct
 import threading
 import time
 
@@ -113,6 +114,65 @@ class LoadTest(ServeTest):
         self.assertEqual(s.stop(), 0, s.log)
         stored = json.loads(self.ok("result", "list", "-o", "json").text)
         self.assertEqual(sum(1 for f in stored if f["name"] == "stalled.npy"), n)
+
+    def hold_the_handler_thread(self, s, seconds):
+        """A job wait that holds the one handler thread of `--threads 1` for `seconds`."""
+        body, ctype = multipart("k.npy", b"k")
+        self.assertEqual(s.request("POST", "/upload/1/?job=false", body, {"Content-Type": ctype})[0], 200)
+        status, _, data = s.request("POST", "/jobs/", {"record_id": 1, "input": "records/1/k.npy"})
+        self.assertEqual(status, 201, data)
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=20)
+        sock.sendall(f"GET {PREFIX}/jobs/{json.loads(data)['id']}/wait?timeout={seconds} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        time.sleep(0.3)
+        return sock
+
+    def test_a_chunked_upload_waiting_for_its_handler_parks_once(self):
+        """A chunked body of 1000-byte chunks fills the window while its handler waits for the
+        thread: libmicrohttpd holds many chunks per read, and a connection suspended twice
+        corrupted its lists (the stop then aborted: "called while we have suspended
+        connections")."""
+        s = self.start("--threads", "1")
+        self.s.stop()
+        wait = self.hold_the_handler_thread(s, 2)
+        content = os.urandom(4 << 20)
+        body, ctype = multipart("c.npy", content)
+        chunks = b"".join(b"%x\r\n" % len(body[i:i + 1000]) + body[i:i + 1000] + b"\r\n"
+                          for i in range(0, len(body), 1000)) + b"0\r\n\r\n"
+        up = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+        sender = threading.Thread(target=up.sendall, args=(
+            f"POST {PREFIX}/upload/2/?job=false HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\n"
+            f"Transfer-Encoding: chunked\r\n\r\n".encode() + chunks,))
+        sender.start()
+        self.assertTrue(read_answer(wait).startswith(b"HTTP/1.1 200 "))
+        self.assertTrue(read_answer(up).startswith(b"HTTP/1.1 200 "), s.log[-3:])
+        sender.join(timeout=30)
+        wait.close()
+        up.close()
+        self.assertEqual(s.request("GET", "/results/2/c.npy")[2], content)
+        self.assertEqual(s.stop(), 0, s.log[-5:])
+        self.assertFalse([line for line in s.log if "libmicrohttpd" in line or "Fatal" in line], s.log[-5:])
+
+    def test_a_multipart_upload_whose_client_resets_before_its_handler_runs(self):
+        """The client resets its connection while the upload waits for the handler thread: the
+        handler then parses nothing of a connection that is gone, stores nothing, and the
+        server serves on."""
+        s = self.start("--threads", "1")
+        self.s.stop()
+        wait = self.hold_the_handler_thread(s, 2)
+        body, ctype = multipart("g.npy", os.urandom(100000))
+        up = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+        up.sendall(f"POST {PREFIX}/upload/3/?job=false HTTP/1.1\r\nHost: x\r\nContent-Type: {ctype}\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:50000])
+        time.sleep(0.3)
+        up.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        up.close()  # RST
+        self.assertTrue(read_answer(wait).startswith(b"HTTP/1.1 200 "))
+        wait.close()
+        time.sleep(0.5)
+        self.assertEqual(s.request("GET", "/results/3/")[0], 200)
+        self.assertEqual(json.loads(s.request("GET", "/results/3/")[2]), [])
+        self.assertEqual(s.stop(), 0, s.log[-5:])
+        self.assertEqual(os.listdir(os.path.join(self.store, "tmp")), [])
 
     def test_sigterm_during_slow_uploads(self):
         s = self.start("--grace", "2s", "--threads", "8")  # every upload is being served at the stop

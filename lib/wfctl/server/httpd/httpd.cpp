@@ -120,6 +120,12 @@ struct Call {
   bool suspended = false;  // the connection is parked (the window is full, or the handler runs)
   std::uint64_t received = 0;
   bool unread = false;     // the handler answered before reading all of the body
+  // A multipart body: libmicrohttpd's parser, and what read_multipart feeds it to.
+  MHD_PostProcessor* post = nullptr;
+  bool in_multipart = false;  // the handler is using `post`
+  const PartFn* part_fn = nullptr;
+  const DataFn* data_fn = nullptr;
+  bool part_ok = true;
   Request req;
   Response out;
 };
@@ -229,6 +235,7 @@ class MhdServer final : public Server {
   // Parking. park() and unpark_begin() run under the lock that guards `suspended`.
   // Parks the connection; false once the server is going away (the caller closes it then).
   bool park(MHD_Connection* c, bool& suspended) {
+    if (suspended) return true;  // suspending twice corrupts libmicrohttpd's lists
     if (m_final.load()) return false;
     suspended = true;
     MHD_suspend_connection(c);
@@ -629,6 +636,11 @@ class MhdServer final : public Server {
     }
     std::unique_lock lock(call.mutex);
     if (*size > 0) {
+      // A full window: this chunk stays unconsumed and the connection parks; libmicrohttpd
+      // leaves its loop over the chunks it holds (a consumed chunk would let it offer the next
+      // one to a suspended connection) and offers this one again after the resume.
+      if (call.queued >= Call::k_body_window && !call.done && !call.stopped && !call.aborted)
+        return park(c, call.suspended) ? MHD_YES : MHD_NO;
       // libmicrohttpd queues an answer only once the body is in (or before any of it came), so
       // an answer given while a body is still coming waits for its end, reading the rest; past
       // the payload limit the connection drops instead.
@@ -659,10 +671,7 @@ class MhdServer final : public Server {
         call.unread = true;
         // A request cancelled at a stop does not wait for the rest of a slow body: it drops.
         if (m_stopping_flag.load()) return MHD_NO;
-        return MHD_YES;
       }
-      // A full window: the handler's next take resumes the connection.
-      if (call.queued > Call::k_body_window && !call.aborted) return park(c, call.suspended) ? MHD_YES : MHD_NO;
       return MHD_YES;
     }
     // The end of the body, or a call after a resume at the end: the answer once the handler
@@ -675,45 +684,54 @@ class MhdServer final : public Server {
   }
 
   // read_body (and read_multipart for a multipart/form-data body) over the queued chunks.
+  // libmicrohttpd's post processor reads the request's headers when created and keeps
+  // pointers into the connection's memory: it is created here, on the I/O thread, and used by
+  // the handler only while completed() waits for it (Call::in_multipart).
   void bind_body(MHD_Connection* c, Call& call) {
     call.req.read_body = [this, &call](const DataFn& fn) { return take(call, fn); };
     const char* type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (type && std::strncmp(type, "multipart/form-data", 19) == 0) {
-      call.req.read_multipart = [this, &call, c](const PartFn& part, const DataFn& data) {
-        struct State {
-          const PartFn& part;
-          const DataFn& data;
-          bool ok = true;
-        } state{part, data};
-        MHD_PostProcessor* pp = MHD_create_post_processor(
-            c, 256 * 1024,
-            [](void* p, MHD_ValueKind, const char* key, const char* filename, const char* content_type, const char*,
-               const char* d, std::uint64_t off, size_t n) -> MHD_Result {
-              auto* st = static_cast<State*>(p);
-              if (off == 0 && !st->part(PartHeader{key ? key : "", filename ? filename : "",
-                                                   content_type ? content_type : ""}))
-                return st->ok = false, MHD_NO;
-              if (n > 0 && !st->data(d, n)) return st->ok = false, MHD_NO;
-              return MHD_YES;
-            },
-            &state);
-        if (!pp) return false;
-        bool body_ok = take(call, [&](const char* d, std::size_t n) { return MHD_post_process(pp, d, n) == MHD_YES; });
-        bool end_ok = MHD_destroy_post_processor(pp) == MHD_YES;
-        return body_ok && end_ok && state.ok;
-      };
-    }
+    if (!type || std::strncmp(type, "multipart/form-data", 19) != 0) return;
+    call.post = MHD_create_post_processor(c, 256 * 1024, &MhdServer::on_part, &call);
+    call.req.read_multipart = [this, &call](const PartFn& part, const DataFn& data) {
+      {
+        std::lock_guard lock(call.mutex);
+        if (!call.post || !call.conn) return false;  // the connection is gone
+        call.in_multipart = true;
+        call.part_fn = &part;
+        call.data_fn = &data;
+        call.part_ok = true;
+      }
+      bool body_ok = take(call, [&](const char* d, std::size_t n) { return MHD_post_process(call.post, d, n) == MHD_YES; });
+      bool end_ok = MHD_destroy_post_processor(call.post) == MHD_YES;
+      std::lock_guard lock(call.mutex);
+      call.post = nullptr;
+      call.in_multipart = false;
+      call.cv.notify_all();
+      return body_ok && end_ok && call.part_ok;
+    };
+  }
+  static MHD_Result on_part(void* p, MHD_ValueKind, const char* key, const char* filename, const char* content_type,
+                            const char*, const char* d, std::uint64_t off, size_t n) {
+    auto& call = *static_cast<Call*>(p);
+    if (off == 0 && !(*call.part_fn)(PartHeader{key ? key : "", filename ? filename : "", content_type ? content_type : ""}))
+      return call.part_ok = false, MHD_NO;
+    if (n > 0 && !(*call.data_fn)(d, n)) return call.part_ok = false, MHD_NO;
+    return MHD_YES;
   }
 
   void completed(Call* call, MHD_RequestTerminationCode) {
     if (!call) return;
     {
-      std::lock_guard lock(call->mutex);
-      call->conn = nullptr;
+      std::unique_lock lock(call->mutex);
       if (call->offloaded && !call->done) {
         call->aborted = true;  // a handler still reading learns that the client went away
         call->cv.notify_all();
       }
+      // The post processor points into the connection, which goes when this returns.
+      call->cv.wait(lock, [&] { return !call->in_multipart; });
+      if (call->post) MHD_destroy_post_processor(call->post);
+      call->post = nullptr;
+      call->conn = nullptr;
     }
     if (m_log && !call->method.empty()) {
       LogEntry e;
