@@ -1,4 +1,8 @@
 #include <catch2/catch.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+#include <wfctl/model/workflow.hpp>
 #include <wfctl/server/http.hpp>
 
 using wfctl::server::quick_route;
@@ -23,5 +27,29 @@ TEST_CASE("the reads of a local store are answered on the I/O threads, writes an
     CAPTURE(method);
     CHECK_FALSE(quick_route(method, "/12"));
     CHECK_FALSE(quick_route(method, "/"));
+  }
+}
+
+// GET P/{id} writes its answer without building a Json (server/routes_workflows.cpp): the same
+// bytes as dump(to_json(w)) whatever the strings hold.
+TEST_CASE("a workflow's answer body equals its JSON dumped, for any strings") {
+  using wfctl::server::workflow_body;
+  const std::vector<std::optional<std::string>> strings = {
+      "reco",      std::nullopt, "",           "only \"quotes\"", "only \\ a backslash", "only\x7f", "tab\there\nnewline\x01\x1f\x7f",
+      "MRT-Rekonstruktion für Köpfe", "日本語", "bad \xff\xfe utf-8", "/slashes/ and <html> & 'single'"};
+  for (const auto& s : strings) {
+    wfctl::Workflow w;
+    w.id = 123456789012;
+    w.fields.name = s.value_or("n");
+    w.fields.description = s;
+    w.fields.version = s.value_or("1");
+    w.fields.author = s;
+    w.datetime_created = "2026-12-01T23:02:22.906990";
+    w.datetime_updated = s ? std::optional<std::string>("2026-12-02T00:00:00.000001") : std::nullopt;
+    for (const char* def : {R"({"b":[1,{"c":"d"}],"a":{}})", R"({"a": 1})", R"({"x":"\u00e9"})"}) {
+      w.definition = wfctl::Definition::from_text(def);
+      CAPTURE(s.value_or("(null)"), def);
+      CHECK(workflow_body(w) == wfctl::server::dump(wfctl::to_json(w)));
+    }
   }
 }

@@ -76,6 +76,8 @@ bool route_jobs(Context& ctx, Route& r);
 /// The OpenAPI document of every route the server answers.
 const Json& openapi_document(const std::string& prefix);
 
+/// The compact JSON of a workflow as GET P/{id} answers it: dump(to_json(w)), byte for byte.
+std::string workflow_body(const Workflow& w);
 /// Whether `method` `path` (what follows the prefix, still encoded) is answered at once when
 /// the store's reads are local: every GET, HEAD and OPTIONS but the job wait (a long poll).
 bool quick_route(std::string_view method, std::string_view path);
