@@ -5,7 +5,7 @@
 #   create:     POST {prefix}/ of a WorkflowIn body, each answered 201 with its new workflow
 #               (every create is a durable SQLite commit), against nginx answering the same
 #               POST with a fixed 201 of the same size (`return 201`): the HTTP floor.
-# Interleaved BENCH_ROUNDS (2) times, nginx first then wfctl; requests/s, p50, p99 and the
+# Interleaved BENCH_ROUNDS (2) times (BENCH_TESTS=get for the GET runs only), nginx first then wfctl; requests/s, p50, p99 and the
 # server's CPU time per request (user + system of its processes over the run, from /proc:
 # steadier than requests/s on a shared machine) per run, the ratio wfctl/nginx per round. Targets (issue 10): GET >= 15 000 req/s and >= 0.5x nginx.
 # The store holds BENCH_WORKFLOWS (1000) workflows of examples/cartesian-reco.json's definition.
@@ -14,6 +14,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 ROUNDS=${BENCH_ROUNDS:-2}
+TESTS=${BENCH_TESTS:-get create}  # BENCH_TESTS=get: GET rounds only
 DURATION=${BENCH_DURATION:-10s}
 WORKFLOWS=${BENCH_WORKFLOWS:-1000}
 PREFIX=/api/v1/workflow
@@ -124,7 +125,7 @@ echo "GET body $BODY_BYTES bytes, store of $WORKFLOWS workflows"
 NGINX_PIDS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
 printf '%-6s %-6s %-12s %12s %10s %10s %8s %8s\n' round test server req/s p50 p99 cpu/req ratio
 for round in $(seq "$ROUNDS"); do
-  for test in get create; do
+  for test in $TESTS; do
     if [[ $test == get ]]; then
       read -r n_rps n_50 n_99 n_cpu < <(run "$NGINX_PIDS" "$NGINX_URL/$ID")
       read -r w_rps w_50 w_99 w_cpu < <(run "$SERVE_PID" "$WFCTL_URL/$ID")
