@@ -97,7 +97,7 @@ struct Response {
 using Handler = std::function<void(Request& req, Response& res)>;
 /// Whether the handler answers a request without a body at once: it waits for nothing but a
 /// read of the store (no lock held by others, no other server, no long poll). Such a request
-/// runs on the I/O thread that received it; any other runs on a thread of its own.
+/// runs on the I/O thread that received it; any other on one of ServerSettings::threads.
 using QuickFilter = std::function<bool(const Request& req)>;
 /// For `Expect: 100-continue`: returns 100 to let the body come, or the status (with `res`
 /// filled) to answer at once.
@@ -131,7 +131,7 @@ class Server {
   virtual ~Server() = default;
   virtual void set_settings(const ServerSettings& settings) = 0;
   virtual void set_handler(Handler handler) = 0;
-  /// Without one, every request runs on a thread of its own.
+  /// Without one, every request runs on a handler thread.
   virtual void set_quick_filter(QuickFilter filter) = 0;
   virtual void set_expect_handler(ExpectHandler handler) = 0;
   virtual void set_error_handler(ErrorHandler handler) = 0;

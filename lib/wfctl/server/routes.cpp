@@ -266,11 +266,11 @@ std::string path_name(const std::string& segment) {
 
 bool quick_route(std::string_view method, std::string_view path) {
   if (method != "GET" && method != "HEAD" && method != "OPTIONS") return false;  // a write may wait for the lock
-  // GET P/jobs/{id}/wait is a long poll.
-  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  constexpr std::string_view jobs = "/jobs/", wait = "/wait";
-  return !(path.size() > jobs.size() + wait.size() && path.substr(0, jobs.size()) == jobs &&
-           path.substr(path.size() - wait.size()) == wait);
+  // GET P/jobs/{id}/wait is a long poll, however its path is spelled ("//jobs/3/w%61it"): the
+  // segments are the ones route() reads. A path without "wait" or an escape needs no split.
+  if (path.find("wait") == std::string_view::npos && path.find('%') == std::string_view::npos) return true;
+  const auto seg = segments(path);
+  return !(seg.size() == 3 && seg[0] == "jobs" && seg[2] == "wait");
 }
 
 void route(Context& ctx, Request& req, Response& res, std::string_view path) {

@@ -104,7 +104,6 @@ bool canonical_compact(std::string_view text) {
   return !text.empty() && !in_string;
 }
 
-
 // A JSON string exactly as dump() writes it: printable ASCII other than '"' and '\\' (nearly
 // every name, version and date) is copied; anything else is left to nlohmann (its escapes, and
 // invalid UTF-8 replaced).
@@ -135,7 +134,6 @@ std::string workflow_body(const Workflow& w) {
   body += '{';
   for_each_workflow_out_member(w, false, [&body](const char* key, const auto& value) {
     using T = std::decay_t<decltype(value)>;
-    if constexpr (std::is_same_v<T, Definition>) return;
     if (body.size() > 1) body += ',';
     body += '"';
     body += key;  // a literal of plain ASCII
@@ -145,10 +143,9 @@ std::string workflow_body(const Workflow& w) {
     } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
       if (value) append_json_string(body, *value);
       else body += "null";
-    } else if constexpr (std::is_integral_v<T>) {
-      body += std::to_string(value);
     } else {
-      static_assert(std::is_same_v<T, Definition>, "a member workflow_body does not know");  // not asked for
+      static_assert(std::is_integral_v<T> || std::is_same_v<T, Definition>, "a member workflow_body does not know");
+      if constexpr (std::is_integral_v<T>) body += std::to_string(value);  // the definition is not asked for
     }
   });
   body += ",\"definition\":";

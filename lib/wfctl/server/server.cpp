@@ -199,7 +199,6 @@ void Server::run(const std::function<void(const std::string&)>& on_listening) {
   auto http = http::make_server();
   http::ServerSettings settings;
   settings.threads = static_cast<std::size_t>(m_options.threads);
-  settings.io_threads = 0;  // one per core
   settings.payload_max_length = m_options.max_upload_size + (std::uint64_t{1} << 20);
   http->set_settings(settings);
   http->set_handler([this](Request& req, Response& res) { handle(req, res); });

@@ -89,8 +89,8 @@ struct Stream {
   static constexpr std::size_t k_window = 256 * 1024;
 };
 
-// One request: its log fields and, for a request with a body or one run on a thread of its
-// own, the hand-over between the I/O thread and the handler's. Freed by the last of the two
+// One request: its log fields and, for a request with a body or one run on a handler thread,
+// the hand-over between the I/O thread and the handler's. Freed by the last of the two
 // to let go of it (refs).
 struct Call {
   std::atomic<int> refs{1};
@@ -101,7 +101,7 @@ struct Call {
   std::uint64_t bytes = 0;
   bool answered = false;
   bool bodyless = false;
-  bool offloaded = false;  // the handler runs on a thread of its own
+  bool offloaded = false;  // the handler runs on a handler thread, not the I/O thread
 
   // The body: the I/O thread queues copies of the chunks; the handler's thread takes them.
   // Up to k_body_window bytes wait, so that receiving the next chunk overlaps hashing and

@@ -18,7 +18,7 @@ TEST_CASE("the reads of a local store are answered on the I/O threads, writes an
     CHECK(quick_route("HEAD", path));
   }
   CHECK(quick_route("OPTIONS", "/12"));
-  for (const char* path : {"/jobs/3/wait", "/jobs/3/wait/", "/jobs/x/wait"}) {
+  for (const char* path : {"/jobs/3/wait", "/jobs/3/wait/", "/jobs/x/wait", "//jobs/3//wait", "/jobs/3/w%61it"}) {
     CAPTURE(path);
     CHECK_FALSE(quick_route("GET", path));
   }
