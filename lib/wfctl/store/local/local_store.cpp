@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cerrno>
@@ -181,7 +182,11 @@ void check_root(const fs::path& root) {
 std::unique_ptr<sqlite::Database> LocalStore::open_reader() {
   const std::string what = fmt::format("cannot read store {}", m_root.string());
   // SQLite opens lazily and calls an unreadable file "unable to open": ask the system first.
-  if (UniqueFd probe(::open(database_path().c_str(), O_RDONLY | O_CLOEXEC)); !probe) {
+  // Asked, not opened: closing any descriptor of the database drops every POSIX lock this
+  // process holds on it, SQLite's shared lock included. Without that lock, another program's
+  // SQLite (the sqlite3 CLI) closing its connection takes itself for the last one and deletes
+  // the -wal and -shm files from under this process's connections.
+  if (::faccessat(AT_FDCWD, m_database_path.c_str(), R_OK, AT_EACCESS) != 0) {
     if (errno == ENOENT) return nullptr;  // removed since it was looked at
     throw errno_error(errno, what);
   }
