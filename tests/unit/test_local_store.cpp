@@ -1,5 +1,6 @@
 // What only the local store does; what every store does is in tests/contract/.
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 #include <wfctl/error.hpp>
 #include <wfctl/store/store.hpp>
 
@@ -86,4 +87,50 @@ TEST_CASE("list pages with offset, with or without a limit, and a negative offse
   CHECK(ids(q).empty());
   q.offset = -1;
   CHECK(error_of(ErrorKind::invalid_input, [&] { store->list_workflows(q); }) == "invalid offset -1: must be at least 0");
+}
+
+// What `wfctl serve` keys its kept GET answers on: it must change with every commit, made
+// through any connection, and with nothing else.
+TEST_CASE("the local store's data version changes with every commit, through any connection, and with nothing else", "[store]") {
+  test::TempDir dir;
+  auto root = (dir / "s").string();
+  auto store = open_store(root, {});
+  CHECK_FALSE(store->data_version());  // no database yet: the reads tell
+  auto w = store->create_workflows({WorkflowDraft{{"a", {}, "1", {}}, Json::object()}}).at(0);
+  auto v1 = store->data_version();
+  REQUIRE(v1);
+  CHECK(store->data_version() == v1);
+  CHECK(store->find_workflow(w.id));
+  CHECK(store->list_workflows({}).size() == 1);
+  CHECK(store->data_version() == v1);  // reads commit nothing
+  error_of(ErrorKind::not_found, [&] { store->update_workflow(w.id + 1, WorkflowUpdate{{"b", {}, "1", {}}, {}}); });
+  CHECK(store->data_version() == v1);  // a write that failed committed nothing
+
+  store->update_workflow(w.id, WorkflowUpdate{{"b", {}, "1", {}}, {}});
+  auto v2 = store->data_version();
+  REQUIRE(v2);
+  CHECK(v2 != v1);
+
+  auto other = open_store(root, {});  // another store object: its own connections
+  other->create_workflows({WorkflowDraft{{"c", {}, "1", {}}, Json::object()}});
+  auto v3 = store->data_version();
+  REQUIRE(v3);
+  CHECK(v3 != v2);
+  CHECK(v3 != v1);
+
+  // A commit of a program that is not wfctl, through SQLite itself.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2((dir / "s/wfctl.db").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  CHECK(sqlite3_exec(db, "UPDATE workflows SET author = 'sql'", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto v4 = store->data_version();
+  REQUIRE(v4);
+  CHECK(v4 != v3);
+  CHECK(store->find_workflow(w.id)->fields.author == "sql");
+  CHECK(store->data_version() == v4);
+
+  // Removed: no version, the reads tell.
+  std::filesystem::remove_all(dir / "s");
+  CHECK_FALSE(store->data_version());
+  CHECK_FALSE(store->find_workflow(w.id));
 }

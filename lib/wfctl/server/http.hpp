@@ -8,6 +8,7 @@
 
 #include <wfctl/error.hpp>
 #include <wfctl/model/workflow.hpp>
+#include <wfctl/server/answer_cache.hpp>
 #include <wfctl/server/http_server.hpp>
 #include <wfctl/server/server.hpp>
 
@@ -23,6 +24,7 @@ struct Context {
   Transport& transport;
   const ServeOptions& options;
   Cancel requests;  // cancelled once a stop request's grace period is over
+  AnswerCache answers{};  // GET by id answers, for the store's version
 };
 
 /// A request under the prefix: its path split into percent-decoded segments ("/upload/7/"

@@ -1,6 +1,8 @@
 #pragma once
 // The backend seam: one interface, several stores, opened by URL scheme.
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -120,6 +122,14 @@ class ResultWriter {
   virtual std::optional<Job> job() const { return std::nullopt; }
 };
 
+/// A version of what a store's reads return: two equal versions, taken at two moments, mean
+/// that nothing was committed to its workflows, results or jobs in between (files of the data
+/// lake aside). Opaque words, only compared.
+struct StoreVersion {
+  std::array<std::uint64_t, 8> words{};
+  bool operator==(const StoreVersion&) const = default;
+};
+
 /// Thread safety: one Store object may be called from many threads at once (a server's
 /// request threads, a worker beside them); each call is independent. The local store leases a
 /// SQLite connection per call from a small pool and creates its schema once. Objects a call
@@ -186,6 +196,11 @@ class Store {
   /// True when a read (find, list) waits on nothing but this machine's disk: no network, no
   /// lock held by others. A server answers such reads on its I/O threads.
   virtual bool reads_are_local() const { return false; }
+
+  /// The version of the store now, when the backend can tell it without a read (a server keys
+  /// the answers it keeps on it); nullopt when it cannot, or not at this moment. Safe from any
+  /// thread, and cheap: one system call at most.
+  virtual std::optional<StoreVersion> data_version() { return std::nullopt; }
 
   /// The store's job queue; throws Error(not_supported) unless the store has job_queue.
   virtual JobQueue& jobs();

@@ -229,6 +229,38 @@ std::optional<Lease> LocalStore::reader() {
   return lease;
 }
 
+std::optional<StoreVersion> LocalStore::data_version() {
+  struct stat st {};
+  if (::stat(m_database_path.c_str(), &st) != 0) return std::nullopt;  // the reads will tell
+  const sqlite::CommitWatch* watch = watch_for(st.st_dev, st.st_ino);
+  // A database file replaced under the server is not the one watched: no version for it.
+  if (!watch || st.st_dev != m_watch_dev || st.st_ino != m_watch_ino) return std::nullopt;
+  auto header = watch->header();
+  if (!header) return std::nullopt;
+  StoreVersion v;
+  v.words[0] = static_cast<std::uint64_t>(st.st_dev);
+  v.words[1] = static_cast<std::uint64_t>(st.st_ino);
+  static_assert(sizeof(*header) == 6 * sizeof(std::uint64_t));
+  std::memcpy(&v.words[2], header->data(), sizeof(*header));
+  return v;
+}
+
+const sqlite::CommitWatch* LocalStore::watch_for(dev_t dev, ino_t ino) {
+  if (const auto* watch = m_watch.load(std::memory_order_acquire)) return watch;
+  std::lock_guard lock(m_watch_mutex);
+  if (const auto* watch = m_watch.load(std::memory_order_relaxed)) return watch;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < m_watch_retry) return nullptr;
+  m_watch_retry = now + std::chrono::seconds(1);
+  // Not in WAL mode yet (a store being created), or a read-only snapshot: no watch for now.
+  m_watch_owned = sqlite::CommitWatch::open(sqlite_name());
+  if (!m_watch_owned) return nullptr;
+  m_watch_dev = dev;
+  m_watch_ino = ino;
+  m_watch.store(m_watch_owned.get(), std::memory_order_release);
+  return m_watch_owned.get();
+}
+
 std::unique_ptr<sqlite::Database> LocalStore::open_writer() {
   auto db = std::make_unique<sqlite::Database>(sqlite_name(), true, true, lock_wait());
   // The WAL and its index stay when the last connection closes, so that users who may read

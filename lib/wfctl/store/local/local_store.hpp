@@ -1,11 +1,15 @@
 #pragma once
 // The embedded default store: a SQLite database (wfctl.db) and a data-lake folder
 // (records/{id}/…) under one directory.
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sys/types.h>
 
+#include <wfctl/store/local/commit_watch.hpp>
 #include <wfctl/store/local/job_queue.hpp>
 #include <wfctl/store/local/pool.hpp>
 #include <wfctl/store/store.hpp>
@@ -47,6 +51,8 @@ class LocalStore final : public Store {
 
   JobQueue& jobs() override { return m_jobs; }
   bool reads_are_local() const override { return true; }
+  /// The identity of the database file and the header of its WAL index (CommitWatch).
+  std::optional<StoreVersion> data_version() override;
   std::optional<std::string> data_lake_path() const override { return std::filesystem::absolute(m_root).string(); }
 
   std::string describe() const override;
@@ -79,6 +85,15 @@ class LocalStore final : public Store {
   std::mutex m_init;         // held while the first writer creates or migrates the schema
   bool m_initialised = false;
   LocalJobQueue m_jobs{*this};
+  // data_version(): a watch of the database file it was opened on (m_watch_dev, m_watch_ino),
+  // opened once; until then, tried again at most once a second.
+  const sqlite::CommitWatch* watch_for(dev_t dev, ino_t ino);
+  std::mutex m_watch_mutex;
+  std::unique_ptr<sqlite::CommitWatch> m_watch_owned;
+  std::atomic<const sqlite::CommitWatch*> m_watch{nullptr};
+  dev_t m_watch_dev{};
+  ino_t m_watch_ino{};
+  std::chrono::steady_clock::time_point m_watch_retry{};
 };
 
 }  // namespace wfctl::local

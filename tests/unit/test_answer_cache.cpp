@@ -1,0 +1,57 @@
+#include <catch2/catch.hpp>
+#include <string>
+#include <wfctl/server/answer_cache.hpp>
+
+using wfctl::StoreVersion;
+using wfctl::server::AnswerCache;
+
+namespace {
+StoreVersion version(std::uint64_t n) {
+  StoreVersion v;
+  v.words[7] = n;
+  return v;
+}
+}  // namespace
+
+TEST_CASE("kept answers are given for their store version only, and another version's answer replaces them") {
+  AnswerCache cache;
+  std::string body = "untouched";
+  CHECK_FALSE(cache.find(1, version(1), body));
+  cache.keep(1, version(1), "one");
+  cache.keep(2, version(1), "two");
+  CHECK(cache.find(1, version(1), body));
+  CHECK(body == "one");
+  CHECK(cache.find(2, version(1), body));
+  CHECK(body == "two");
+  body = "untouched";
+  CHECK_FALSE(cache.find(1, version(2), body));  // the store moved on
+  CHECK(body == "untouched");
+  CHECK_FALSE(cache.find(3, version(1), body));
+
+  cache.keep(1, version(2), "one, later");
+  CHECK(cache.size() == 1);
+  CHECK_FALSE(cache.find(2, version(1), body));  // dropped with its version
+  CHECK(cache.find(1, version(2), body));
+  CHECK(body == "one, later");
+  cache.keep(1, version(2), "one, again");  // kept again for the same version
+  CHECK(cache.find(1, version(2), body));
+  CHECK(body == "one, again");
+  CHECK(cache.size() == 1);
+}
+
+TEST_CASE("the answer cache stays within its bounds of answers and bytes") {
+  AnswerCache cache(3, 10);
+  std::string body;
+  for (int i = 0; i < 3; ++i) cache.keep(i, version(1), "ab");
+  CHECK(cache.size() == 3);
+  cache.keep(3, version(1), "cd");  // a fourth answer: the others go
+  CHECK(cache.size() == 1);
+  CHECK(cache.find(3, version(1), body));
+  CHECK_FALSE(cache.find(0, version(1), body));
+  cache.keep(4, version(1), "123456789");  // 2 + 9 bytes > 10
+  CHECK(cache.size() == 1);
+  CHECK(cache.find(4, version(1), body));
+  cache.keep(5, version(1), "this is longer than ten");  // never kept
+  CHECK(cache.size() == 0);
+  CHECK_FALSE(cache.find(5, version(1), body));
+}
