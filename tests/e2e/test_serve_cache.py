@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 
 from serve_harness import ServeTest
 
@@ -70,3 +71,29 @@ class CacheTest(ServeTest):
         self.assertEqual(self.s.stop(), 0)
         self.assertEqual(self.ok("get", str(later), "-o", "name").text, f"{later}\n")
         self.assertEqual(json.loads(self.ok("get", str(wid), "-o", "json").out)["author"], "sql")
+
+    def test_a_get_by_id_waits_for_a_locked_store_no_longer_than_the_lock_timeout(self):
+        wid = self.create()["id"]
+        self.assertEqual(self.s.stop(), 0)
+        # Another process holds the database in exclusive locking mode: no reader gets in.
+        holder = subprocess.Popen(["sqlite3", os.path.join(self.store, "wfctl.db")], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            holder.stdin.write("PRAGMA locking_mode = EXCLUSIVE;\nBEGIN EXCLUSIVE;\n"
+                               "UPDATE workflows SET author = 'x';\nSELECT 'locked';\n")
+            holder.stdin.flush()
+            self.assertEqual(holder.stdout.readline().strip(), "exclusive")  # the pragma's answer
+            self.assertEqual(holder.stdout.readline().strip(), "locked")
+            self.s = self.start("--lock-timeout", "500ms")
+            for _ in range(2):
+                began = time.monotonic()
+                status, _, data = self.s.request("GET", f"/{wid}")
+                self.assertEqual(status, 503, data)
+                self.assertIn(b"locked by another process", data)
+                self.assertLess(time.monotonic() - began, 10)  # not SQLite's default 30 s
+        finally:
+            holder.stdin.write("ROLLBACK;\n.quit\n")
+            holder.stdin.close()
+            holder.wait(timeout=30)
+            holder.stdout.close()
+        self.assertIsNone(self.author(wid))

@@ -39,19 +39,25 @@ TEST_CASE("kept answers are given for their store version only, and another vers
   CHECK(cache.size() == 1);
 }
 
-TEST_CASE("the answer cache stays within its bounds of answers and bytes") {
+TEST_CASE("the answer cache stays within its bounds of answers and bytes, dropping as few as it must") {
   AnswerCache cache(3, 10);
   std::string body;
   for (int i = 0; i < 3; ++i) cache.keep(i, version(1), "ab");
   CHECK(cache.size() == 3);
-  cache.keep(3, version(1), "cd");  // a fourth answer: the others go
-  CHECK(cache.size() == 1);
+  cache.keep(3, version(1), "cd");  // a fourth answer: one other goes
+  CHECK(cache.size() == 3);
   CHECK(cache.find(3, version(1), body));
-  CHECK_FALSE(cache.find(0, version(1), body));
-  cache.keep(4, version(1), "123456789");  // 2 + 9 bytes > 10
+  CHECK(body == "cd");
+  cache.keep(3, version(1), "123456");  // kept again: its old bytes no longer count (2+2+6)
+  CHECK(cache.size() == 3);
+  CHECK(cache.find(3, version(1), body));
+  CHECK(body == "123456");
+  cache.keep(4, version(1), "123456789");  // 9 bytes: only room for itself
   CHECK(cache.size() == 1);
   CHECK(cache.find(4, version(1), body));
-  cache.keep(5, version(1), "this is longer than ten");  // never kept
-  CHECK(cache.size() == 0);
+  cache.keep(5, version(1), "this is longer than ten");  // never kept, and drops nothing
+  CHECK(cache.size() == 1);
   CHECK_FALSE(cache.find(5, version(1), body));
+  CHECK(cache.find(4, version(1), body));
+  CHECK(body == "123456789");
 }

@@ -4,6 +4,7 @@
 // answer belongs to one version; the first answer kept for a newer one drops the others.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,7 +16,8 @@ namespace wfctl::server {
 
 class AnswerCache {
  public:
-  /// Bounds: past either, the kept answers are dropped and keeping starts over.
+  /// Bounds: an answer past them makes room by dropping others; one larger than max_bytes
+  /// is not kept.
   explicit AnswerCache(std::size_t max_answers = 4096, std::size_t max_bytes = 16u << 20)
       : m_max_answers(max_answers), m_max_bytes(max_bytes) {}
 
@@ -31,7 +33,8 @@ class AnswerCache {
   const std::size_t m_max_answers, m_max_bytes;
   mutable std::mutex m_mutex;
   std::optional<StoreVersion> m_version;
-  std::unordered_map<std::int64_t, std::string> m_answers;
+  // Shared, so that an answer is copied out after the lock is let go.
+  std::unordered_map<std::int64_t, std::shared_ptr<const std::string>> m_answers;
   std::size_t m_bytes = 0;
 };
 

@@ -1,6 +1,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <wfctl/error.hpp>
 #include <wfctl/store/local/commit_watch.hpp>
 
@@ -15,7 +16,9 @@ constexpr int k_region_size = 32768;  // SQLite maps its index in regions of 32 
 
 std::unique_ptr<CommitWatch> CommitWatch::open(const std::string& path) {
   try {
-    auto db = std::make_unique<Database>(path, false, false);
+    LockWait no_wait;
+    no_wait.timeout = std::chrono::milliseconds(0);
+    auto db = std::make_unique<Database>(path, false, false, no_wait);
     // A statement opens the WAL and maps the index; the mapping stays while the connection is
     // open. Another mode (a rollback journal, or an exclusive lock without shared memory) has
     // no index to watch.
@@ -32,7 +35,9 @@ std::unique_ptr<CommitWatch> CommitWatch::open(const std::string& path) {
         !file->pMethods || file->pMethods->iVersion < 2 || !file->pMethods->xShmMap)
       return nullptr;
     volatile void* region = nullptr;
-    if (file->pMethods->xShmMap(file, 0, k_region_size, 0, &region) != SQLITE_OK || !region) return nullptr;
+    // SQLITE_READONLY: an index this process may read but not write, mapped all the same.
+    const int rc = file->pMethods->xShmMap(file, 0, k_region_size, 0, &region);
+    if ((rc != SQLITE_OK && rc != SQLITE_READONLY) || !region) return nullptr;
     std::unique_ptr<CommitWatch> watch(new CommitWatch(std::move(db), static_cast<const volatile std::uint32_t*>(region)));
     if (!watch->header()) return nullptr;
     return watch;

@@ -186,7 +186,9 @@ std::unique_ptr<sqlite::Database> LocalStore::open_reader() {
   // process holds on it, SQLite's shared lock included. Without that lock, another program's
   // SQLite (the sqlite3 CLI) closing its connection takes itself for the last one and deletes
   // the -wal and -shm files from under this process's connections.
-  if (::faccessat(AT_FDCWD, m_database_path.c_str(), R_OK, AT_EACCESS) != 0) {
+  // (access, not faccessat with AT_EACCESS: glibc makes that the faccessat2 system call,
+  // which older container sandboxes refuse with EPERM; wfctl is never set-user-ID.)
+  if (::access(m_database_path.c_str(), R_OK) != 0) {
     if (errno == ENOENT) return nullptr;  // removed since it was looked at
     throw errno_error(errno, what);
   }
@@ -247,14 +249,21 @@ std::optional<StoreVersion> LocalStore::data_version() {
 
 const sqlite::CommitWatch* LocalStore::watch_for(dev_t dev, ino_t ino) {
   if (const auto* watch = m_watch.load(std::memory_order_acquire)) return watch;
-  std::lock_guard lock(m_watch_mutex);
+  // One thread opens the watch; the others read without a version meanwhile.
+  std::unique_lock lock(m_watch_mutex, std::try_to_lock);
+  if (!lock) return nullptr;
   if (const auto* watch = m_watch.load(std::memory_order_relaxed)) return watch;
   const auto now = std::chrono::steady_clock::now();
   if (now < m_watch_retry) return nullptr;
   m_watch_retry = now + std::chrono::seconds(1);
-  // Not in WAL mode yet (a store being created), or a read-only snapshot: no watch for now.
-  m_watch_owned = sqlite::CommitWatch::open(sqlite_name());
-  if (!m_watch_owned) return nullptr;
+  // Not in WAL mode yet (a store being created), locked by another process, or a read-only
+  // snapshot: no watch for now. It never waits for a lock: the reads wait as they are told.
+  auto watch = sqlite::CommitWatch::open(sqlite_name());
+  if (!watch) return nullptr;
+  // The file opened must be the one looked at before.
+  struct stat st {};
+  if (::stat(m_database_path.c_str(), &st) != 0 || st.st_dev != dev || st.st_ino != ino) return nullptr;
+  m_watch_owned = std::move(watch);
   m_watch_dev = dev;
   m_watch_ino = ino;
   m_watch.store(m_watch_owned.get(), std::memory_order_release);
