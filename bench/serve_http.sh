@@ -5,9 +5,11 @@
 #   create:     POST {prefix}/ of a WorkflowIn body, each answered 201 with its new workflow
 #               (every create is a durable SQLite commit), against nginx answering the same
 #               POST with a fixed 201 of the same size (`return 201`): the HTTP floor.
-# Interleaved BENCH_ROUNDS (2) times (BENCH_TESTS=get for the GET runs only), nginx first then wfctl; requests/s, p50, p99 and the
-# server's CPU time per request (user + system of its processes over the run, from /proc:
-# steadier than requests/s on a shared machine) per run, the ratio wfctl/nginx per round. Targets (issue 10): GET >= 15 000 req/s and >= 0.5x nginx.
+# Interleaved BENCH_ROUNDS (2) times (BENCH_TESTS=get for the GET runs only), nginx first in
+# odd rounds and wfctl first in even ones; per run requests/s, p50, p99 and the server's CPU
+# time per request (user + system of its processes over the run, from /proc: steadier than
+# requests/s on a shared machine), the ratio wfctl/nginx per round, and the medians over the
+# rounds. Targets (issue 10): GET >= 15 000 req/s and >= 0.5x nginx.
 # The store holds BENCH_WORKFLOWS (1000) workflows of examples/cartesian-reco.json's definition.
 set -euo pipefail
 # shellcheck source=bench/common.sh
@@ -124,18 +126,39 @@ echo "GET body $BODY_BYTES bytes, store of $WORKFLOWS workflows"
 # nginx's workers do the serving; its master only watches them.
 NGINX_PIDS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
 printf '%-6s %-6s %-12s %12s %10s %10s %8s %8s\n' round test server req/s p50 p99 cpu/req ratio
+declare -A RATIOS CPUS
 for round in $(seq "$ROUNDS"); do
   for test in $TESTS; do
-    if [[ $test == get ]]; then
-      read -r n_rps n_50 n_99 n_cpu < <(run "$NGINX_PIDS" "$NGINX_URL/$ID")
-      read -r w_rps w_50 w_99 w_cpu < <(run "$SERVE_PID" "$WFCTL_URL/$ID")
+    args=()
+    path=/$ID
+    [[ $test == get ]] || { args=(-s "$WORK/post.lua"); path=/; }
+    # Odd rounds run nginx first, even ones wfctl: a drift of the shared machine's speed
+    # favours neither.
+    if ((round % 2)); then
+      read -r n_rps n_50 n_99 n_cpu < <(run "$NGINX_PIDS" "$NGINX_URL$path" "${args[@]}")
+      read -r w_rps w_50 w_99 w_cpu < <(run "$SERVE_PID" "$WFCTL_URL$path" "${args[@]}")
     else
-      read -r n_rps n_50 n_99 n_cpu < <(run "$NGINX_PIDS" "$NGINX_URL/" -s "$WORK/post.lua")
-      read -r w_rps w_50 w_99 w_cpu < <(run "$SERVE_PID" "$WFCTL_URL/" -s "$WORK/post.lua")
+      read -r w_rps w_50 w_99 w_cpu < <(run "$SERVE_PID" "$WFCTL_URL$path" "${args[@]}")
+      read -r n_rps n_50 n_99 n_cpu < <(run "$NGINX_PIDS" "$NGINX_URL$path" "${args[@]}")
     fi
+    ratio=$(python3 -c "print(f'{$w_rps/$n_rps:.2f}')")
+    RATIOS[$test]+="$ratio "
+    CPUS[$test]+="$w_cpu/$n_cpu "
     printf '%-6s %-6s %-12s %12s %10s %10s %6sus %8s\n' "$round" "$test" nginx "$n_rps" "$n_50" "$n_99" "$n_cpu" ""
     printf '%-6s %-6s %-12s %12s %10s %10s %6sus %8s\n' "$round" "$test" "wfctl serve" "$w_rps" "$w_50" "$w_99" \
-      "$w_cpu" "$(python3 -c "print(f'{$w_rps/$n_rps:.2f}x')")"
+      "$w_cpu" "${ratio}x"
   done
+done
+# The medians over the rounds: of the ratio wfctl/nginx in requests/s, and of each server's
+# CPU time per request.
+for test in $TESTS; do
+  python3 - "$test" "${RATIOS[$test]}" "${CPUS[$test]}" << 'PY'
+import statistics, sys
+test, ratios, cpus = sys.argv[1], [float(r) for r in sys.argv[2].split()], sys.argv[3].split()
+w = statistics.median(float(c.split("/")[0]) for c in cpus)
+n = statistics.median(float(c.split("/")[1]) for c in cpus)
+print(f"{test}: ratio wfctl/nginx median {statistics.median(ratios):.2f}x (min {min(ratios):.2f}x, max {max(ratios):.2f}x) "
+      f"over {len(ratios)} rounds; CPU per request median wfctl {w:.1f}us, nginx {n:.1f}us")
+PY
 done
 echo "workflows in the store after the create runs: $("$WFCTL" --store "$WORK/store" list -o name | wc -l)"
