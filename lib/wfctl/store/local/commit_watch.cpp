@@ -53,7 +53,6 @@ std::optional<CommitWatch::Header> CommitWatch::header() const {
   for (std::size_t i = 0; i < first.size(); ++i) first[i] = m_index[i];
   std::atomic_thread_fence(std::memory_order_acquire);
   for (std::size_t i = 0; i < second.size(); ++i) second[i] = m_index[first.size() + i];
-  std::atomic_thread_fence(std::memory_order_acquire);
   const bool initialised = reinterpret_cast<const unsigned char*>(first.data())[12] != 0;  // isInit
   if (first != second || first[0] != k_index_version || !initialised) return std::nullopt;
   return first;

@@ -2,7 +2,6 @@
 #include <wfctl/store/local/local_store.hpp>
 #include <wfctl/model/json_reader.hpp>
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
